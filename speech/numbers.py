@@ -1,0 +1,373 @@
+"""Spoken numbers (German and English recogniser output) to the digit string a caller means."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+# Vosk writes numbers as words; callers read order numbers and postcodes digit by digit,
+# in pairs ("siebenundvierzig elf") or as hundreds ("vierhundertdreiundzwanzig"). Every
+# spoken chunk is turned into its own digit string and the chunks are concatenated; words
+# are only merged into one value where the language itself joins them ("sieben und
+# vierzig", "forty seven", "four hundred twelve").
+
+_DE_UNITS = {
+    "null": 0, "eins": 1, "zwei": 2, "zwo": 2, "drei": 3, "vier": 4,
+    "fünf": 5, "sechs": 6, "sieben": 7, "acht": 8, "neun": 9,
+}
+# Forms a unit takes inside a compound ("ein-und-zwanzig", "sech-zehn", "sieb-zig").
+_DE_PREFIX_UNITS = {
+    "ein": 1, "zwei": 2, "zwo": 2, "drei": 3, "vier": 4, "fünf": 5, "sechs": 6,
+    "sieben": 7, "acht": 8, "neun": 9,
+}
+_DE_TEENS = {
+    "zehn": 10, "elf": 11, "zwölf": 12, "dreizehn": 13, "vierzehn": 14, "fünfzehn": 15,
+    "sechzehn": 16, "siebzehn": 17, "achtzehn": 18, "neunzehn": 19,
+}
+_DE_TENS = {
+    "zwanzig": 20, "dreissig": 30, "vierzig": 40, "fünfzig": 50, "sechzig": 60,
+    "siebzig": 70, "achtzig": 80, "neunzig": 90,
+}
+_EN_UNITS = {
+    "zero": 0, "oh": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+    "seven": 7, "eight": 8, "nine": 9,
+}
+_EN_TEENS = {
+    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+}
+_EN_TENS = {
+    "twenty": 20, "thirty": 30, "forty": 40, "fourty": 40, "fifty": 50, "sixty": 60,
+    "seventy": 70, "eighty": 80, "ninety": 90,
+}
+_SCALES = {"hundert": 100, "hundred": 100, "tausend": 1000, "thousand": 1000}
+_REPEATERS = {"doppel": 2, "doppelt": 2, "doppelte": 2, "double": 2, "triple": 3}
+_ARTICLES = {"ein", "eine", "einen", "one", "a"}
+# Words after which English "one" is a pronoun ("the last one is seven"), not a digit.
+_ONE_PRONOUN_AFTER = {"the", "last", "first", "that", "this", "which", "a", "every", "no"}
+
+# Self-corrections: the numbers after the marker replace the last chunks before it.
+_CORRECTION_WORDS = {"nein", "nee", "ne", "falsch", "quatsch", "sorry", "korrektur",
+                     "oder", "no", "correction", "oops", "pardon", "entschuldigung"}
+_CORRECTION_PHRASES = (("ich", "meine"), ("ich", "mein"), ("i", "mean"), ("scratch", "that"))
+_NEGATIONS = {"nicht", "not"}
+_INSTEAD = {"sondern", "but"}
+# Words that do not separate two parts of one number when they stand between them.
+_FILLERS = {"äh", "ähm", "öhm", "hm", "hmm", "ehm", "em", "uh", "um", "erm", "also", "ja",
+            "und", "and", "dann", "then", "so", "genau", "okay", "ok", "bitte", "please",
+            "moment", "warte", "wait", "die", "das", "ist", "is", "it's", "its", "it"}
+
+
+@dataclass
+class _Chunk:
+    digits: str
+    gap: int  # non-filler words between this chunk and the previous one
+    after_pause: bool = False  # a filler or other word came right before it
+    # Compound state while separate words still build one value ("four hundred twelve").
+    total: int = 0  # completed thousands
+    cur: int = 0  # part below 1000
+    expect: str = ""  # "unit" after English tens, "und" after "sieben und", "fill" after a scale
+
+    def set_value(self) -> None:
+        """Refresh the digit string from the compound state."""
+        self.digits = str(self.total + self.cur)
+
+
+def _normalise(text: str) -> list[str]:
+    """Lowercase words with ß folded and punctuation stripped."""
+    text = text.lower().replace("ß", "ss")
+    return re.findall(r"[0-9]+|[a-zäöü']+", text)
+
+
+@lru_cache(maxsize=4096)
+def _parse_de_word(word: str) -> int | None:
+    """Value of one German number word, compounds included ("zwölftausenddreihundert")."""
+    if not word:
+        return None
+    if "tausend" in word:
+        head, _, tail = word.partition("tausend")
+        mult = 1 if head in ("", "ein") else _parse_de_below_1000(head)
+        rest = 0 if tail == "" else _parse_de_below_1000(tail)
+        if mult is None or rest is None:
+            return None
+        return mult * 1000 + rest
+    return _parse_de_below_1000(word)
+
+
+def _parse_de_below_1000(word: str) -> int | None:
+    """Value of a German number word below 1000, or None."""
+    if "hundert" in word:
+        head, _, tail = word.partition("hundert")
+        # "neunzehnhundertachtzig": years are read with a teen before "hundert"
+        mult = 1 if head in ("", "ein") else _DE_PREFIX_UNITS.get(head, _DE_TEENS.get(head))
+        rest = 0 if tail == "" else _parse_de_below_100(tail)
+        if mult is None or rest is None:
+            return None
+        return mult * 100 + rest
+    return _parse_de_below_100(word)
+
+
+def _parse_de_below_100(word: str) -> int | None:
+    """Value of a German number word below 100, or None."""
+    if word in _DE_UNITS:
+        return _DE_UNITS[word]
+    if word in _DE_TEENS:
+        return _DE_TEENS[word]
+    if word in _DE_TENS:
+        return _DE_TENS[word]
+    if "und" in word:
+        unit, _, tens = word.partition("und")
+        if unit in _DE_PREFIX_UNITS and tens in _DE_TENS:
+            return _DE_PREFIX_UNITS[unit] + _DE_TENS[tens]
+    return None
+
+
+def _word_value(word: str) -> int | None:
+    """Value of a single number word in either language (numerals included)."""
+    if word.isdigit():
+        return None  # numerals keep their leading zeros; handled by the caller
+    if word in _EN_UNITS:
+        return _EN_UNITS[word]
+    if word in _EN_TEENS:
+        return _EN_TEENS[word]
+    if word in _EN_TENS:
+        return _EN_TENS[word]
+    if word in _SCALES:
+        return _SCALES[word]
+    return _parse_de_word(word)
+
+
+def _is_number_word(words: list[str], i: int) -> bool:
+    """True when words[i] is a number in this context (articles and pronouns excluded)."""
+    if i < 0 or i >= len(words):
+        return False
+    word = words[i]
+    if word.isdigit():
+        return True
+    if word in _ARTICLES:
+        prev_num = i > 0 and _is_plain_number(words[i - 1])
+        if word == "one":
+            return not (i > 0 and words[i - 1] in _ONE_PRONOUN_AFTER)
+        if word == "a":
+            return False
+        # "eine sieben" is an article; "drei ein zwo" is a misheard "eins".
+        return prev_num
+    if word == "oh":
+        # "oh" is a zero only among other digits; otherwise an exclamation.
+        return _is_plain_number(words[i - 1] if i > 0 else "") or _is_plain_number(
+            words[i + 1] if i + 1 < len(words) else ""
+        )
+    return _word_value(word) is not None
+
+
+def _is_plain_number(word: str) -> bool:
+    """True for an unambiguous number word or numeral."""
+    if word in ("ein", "eine", "einen", "a", "oh"):
+        return False
+    return word.isdigit() or _word_value(word) is not None
+
+
+def _correction_at(words: list[str], i: int) -> int:
+    """Length of the correction marker starting at words[i] (0 if none)."""
+    if words[i] in _CORRECTION_WORDS:
+        return 1
+    for phrase in _CORRECTION_PHRASES:
+        if tuple(words[i : i + len(phrase)]) == phrase:
+            return len(phrase)
+    return 0
+
+
+class _Builder:
+    """Collects chunks left to right and applies self-corrections."""
+
+    def __init__(self) -> None:
+        self.chunks: list[_Chunk] = []
+        self.base: list[_Chunk] | None = None  # chunks before an open correction
+        self.negated: list[_Chunk] | None = None  # "nicht X" part of "nicht X sondern Y"
+        self.mode = "normal"  # normal | correcting | negating
+        self.gap = 0
+
+    def add(self, value: int, word: str, numeral: str | None = None) -> None:
+        """Append a number, merging with the previous chunk where the language does."""
+        prev = self.chunks[-1] if self.chunks and self.gap == 0 else None
+        if numeral is None and prev is not None and self._merge(prev, value, word):
+            return
+        chunk = _Chunk(numeral if numeral is not None else str(value), self.gap)
+        if numeral is None:
+            chunk.cur = value
+            if word in _SCALES:
+                chunk.expect = "fill"
+            elif word in _EN_TENS:
+                chunk.expect = "unit"
+        self._target().append(chunk)
+        self.gap = 0
+
+    @staticmethod
+    def _merge(prev: _Chunk, value: int, word: str) -> bool:
+        """Merge a number word into the previous chunk if the language joins them."""
+        if word in _SCALES:
+            scale = _SCALES[word]
+            # "vier hundert", "four thousand", "one thousand two hundred"
+            if scale == 100 and 0 < prev.cur < 100 and prev.expect != "fill-100":
+                prev.cur *= 100
+                prev.expect = "fill-100"
+            elif scale == 1000 and 0 < prev.total + prev.cur < 1000:
+                prev.total, prev.cur, prev.expect = (prev.total + prev.cur) * 1000, 0, "fill"
+            else:
+                return False
+            prev.set_value()
+            return True
+        if prev.expect == "und" and word in _DE_TENS:
+            prev.cur += value  # "sieben und vierzig"
+            prev.expect = ""
+        elif prev.expect == "unit" and word in _EN_UNITS and 1 <= value <= 9:
+            prev.cur += value  # "forty seven"
+            prev.expect = ""
+        elif prev.expect.startswith("fill") and 0 < value < 100 and prev.cur % 100 == 0:
+            # "hundred twelve", "four hundred and twenty", "two thousand three"
+            prev.cur += value
+            prev.expect = "unit" if word in _EN_TENS else ""
+        else:
+            return False
+        prev.set_value()
+        return True
+
+    def _target(self) -> list[_Chunk]:
+        """The list new chunks go to (the number, or the negated part of a correction)."""
+        if self.mode == "negating" and self.negated is not None:
+            return self.negated
+        return self.chunks
+
+    def mark_und(self) -> None:
+        """Remember an "und"/"and": it may join a unit and tens, or a scale and the rest."""
+        if not self.chunks or self.gap:
+            return
+        last = self.chunks[-1]
+        if 0 < last.cur < 10 and not last.total and not last.expect:
+            last.expect = "und"
+
+    def other_word(self, filler: bool) -> None:
+        """Record a non-number word; anything but a filler stops merges."""
+        if self.chunks and not filler:
+            self.chunks[-1].expect = ""
+        if not filler:
+            self.gap += 1
+
+    def start_correction(self) -> None:
+        """Open a self-correction: later chunks replace the last ones before it."""
+        self.finish_correction()
+        self.base, self.chunks, self.mode = self.chunks, [], "correcting"
+
+    def start_negation(self) -> None:
+        """Open "nicht X": X names the chunks to replace."""
+        if self.mode != "correcting":
+            self.start_correction()
+        self.negated, self.mode = [], "negating"
+
+    def instead(self) -> None:
+        """Close "nicht X" at "sondern"/"but": what follows replaces X."""
+        if self.mode == "negating":
+            self.mode = "correcting"
+
+    def finish_correction(self) -> None:
+        """Apply an open correction to the chunks before it."""
+        if self.base is None:
+            return
+        base, after, negated = self.base, self.chunks, self.negated
+        self.base, self.negated, self.mode = None, None, "normal"
+        if not after:
+            self.chunks = base
+            return
+        if negated:
+            wrong = "".join(c.digits for c in negated)
+            right = "".join(c.digits for c in after)
+            flat = "".join(c.digits for c in base)
+            pos = flat.rfind(wrong)
+            if pos >= 0:
+                self.chunks = [_Chunk(flat[:pos] + right + flat[pos + len(wrong) :], 0)]
+                return
+        keep = max(0, len(base) - len(after))
+        if keep < len(base):
+            after[0].gap = base[keep].gap
+        self.chunks = base[:keep] + after
+
+
+def _collapse_repeat(chunks: list[_Chunk]) -> list[_Chunk]:
+    """Drop a confirming repeat ("sieben drei null ... ja sieben drei null ...")."""
+    flat = "".join(c.digits for c in chunks)
+    for k in range(1, len(chunks)):
+        first = "".join(c.digits for c in chunks[:k])
+        if (
+            chunks[k].gap >= 0
+            and len(first) >= 3
+            and first * 2 == flat
+            and chunks[k].after_pause
+        ):
+            return chunks[:k]
+    return chunks
+
+
+def _longest_run(chunks: list[_Chunk]) -> str:
+    """Digits of the longest run of chunks not separated by two or more content words."""
+    runs: list[str] = []
+    for chunk in chunks:
+        if runs and chunk.gap < 2:
+            runs[-1] += chunk.digits
+        else:
+            runs.append(chunk.digits)
+    best = ""
+    for run in runs:
+        if len(run) >= len(best):  # ties: the later run, callers name the number last
+            best = run
+    return best
+
+
+def parse_digits(text: str, lang: str | None = None) -> str | None:
+    """Return the digit string a caller means in recogniser output, or None if none."""
+    # lang is accepted for symmetry with classify(); both vocabularies are always active
+    # because callers mix them ("plz zero one") and the words barely overlap.
+    del lang
+    words = _normalise(text)
+    builder = _Builder()
+    i = 0
+    paused = False  # a filler or other word since the last chunk
+    repeat = 1
+    while i < len(words):
+        word = words[i]
+        marker = _correction_at(words, i)
+        if marker:
+            builder.start_correction()
+            i += marker
+            paused = False
+            continue
+        if word in _NEGATIONS and _is_number_word(words, i + 1):
+            builder.start_negation()
+        elif word in _INSTEAD and builder.mode == "negating":
+            builder.instead()
+        elif word in _REPEATERS and _is_number_word(words, i + 1):
+            repeat = _REPEATERS[word]
+        elif _is_number_word(words, i):
+            for _ in range(repeat):
+                target = builder._target()
+                before = len(target)
+                if word.isdigit():
+                    builder.add(int(word), word, numeral=word)
+                else:
+                    value = _word_value(word)
+                    builder.add(1 if value is None else value, word)  # "ein" = misheard eins
+                if paused and len(target) > before:
+                    target[-1].after_pause = True
+                paused = False
+            repeat = 1
+        elif word in ("und", "and"):
+            builder.mark_und()
+            paused = True
+        else:
+            builder.other_word(word in _FILLERS)
+            paused = True
+        i += 1
+    builder.finish_correction()
+    chunks = _collapse_repeat(builder.chunks)
+    digits = _longest_run(chunks)
+    return digits or None

@@ -1,0 +1,68 @@
+"""Spoken numbers become the digits a caller means."""
+
+import pytest
+
+from speech.numbers import parse_digits
+
+
+@pytest.mark.parametrize(
+    ("utterance", "digits"),
+    [
+        ("vier sieben eins eins", "4711"),
+        ("zwo null null acht", "2008"),
+        ("meine kundennummer lautet drei drei null eins", "3301"),
+        ("äh also null sechs neun eins", "0691"),
+        ("siebenundvierzig elf", "4711"),
+        ("sieben und vierzig zwölf", "4712"),
+        ("dreiundsechzig null acht fünfzehn", "6308" + "15"),
+        ("vierhundertzwölf neunhundertneunundneunzig", "412999"),
+        ("einhundertdrei", "103"),
+        ("zwölftausendvierhundert", "12400"),
+        ("vier hundert zwölf", "412"),
+        ("neunzehnhundertachtzig", "1980"),
+        ("doppel null sieben", "007"),
+        ("four seven one one", "4711"),
+        ("my zip code is oh two one three nine", "02139"),
+        ("forty seven eleven", "4711"),
+        ("four hundred and twenty three", "423"),
+        ("one thousand two hundred thirty four", "1234"),
+        ("double five three", "553"),
+        ("the number is 4711", "4711"),
+        ("4 7 1 1", "4711"),
+    ],
+)
+def test_reads_digits_pairs_and_hundreds(utterance: str, digits: str) -> None:
+    assert parse_digits(utterance) == digits
+
+
+@pytest.mark.parametrize(
+    ("utterance", "digits"),
+    [
+        ("drei vier fünf nein sechs", "346"),
+        ("drei vier fünf ich meine drei vier sieben", "347"),
+        ("zwo zwo eins äh falsch zwo zwo vier", "224"),
+        ("fünf sechs sieben acht nicht sieben sondern neun", "5698"),
+        ("einundzwanzig dreizehn nein vierzehn", "2114"),
+        ("six six one sorry i mean six six two", "662"),
+        ("nine eight seven no wait nine eight six", "986"),
+        ("eins zwei drei vier also nochmal eins zwei drei vier", "1234"),
+    ],
+)
+def test_self_corrections_replace_what_was_wrong(utterance: str, digits: str) -> None:
+    assert parse_digits(utterance) == digits
+
+
+def test_articles_and_pronouns_are_not_digits() -> None:
+    assert parse_digits("ich habe eine frage zu meiner bestellung") is None
+    assert parse_digits("the last one is nine", "en") == "9"
+    assert parse_digits("oh sorry wrong line") is None
+
+
+def test_the_number_is_taken_not_other_counts() -> None:
+    said = "ich habe zwei pakete bekommen die bestellnummer ist acht acht eins null"
+    assert parse_digits(said) == "8810"
+
+
+def test_no_digits_gives_none() -> None:
+    assert parse_digits("") is None
+    assert parse_digits("wo ist mein paket") is None
