@@ -1,0 +1,158 @@
+"""Operations on calls: start, advance by one webhook, record the final status."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ivr.flows.engine import resume_flow, start_flow
+from ivr.flows.nodes.base import CallState, Context
+from ivr.flows.steps import CallerInput, Event, Step
+from ivr.flows.store import flow_of, latest_version
+from ivr.history import get_or_create_customer, log_events
+from ivr.models import Call, Interaction
+from ivr.models._types import utcnow
+from ivr.phone import normalize_phone
+from ivr.services import Services
+
+#: Renders a step as TwiML whose action URL carries the given step number.
+Renderer = Callable[[Step, int], str]
+
+FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
+
+
+class UnknownFlow(Exception):
+    """No published version of the configured flow exists."""
+
+
+@dataclass(frozen=True)
+class IncomingCall:
+    """The parameters of Twilio's incoming-call webhook that we use."""
+
+    call_sid: str
+    from_number: str | None
+    to_number: str | None
+
+
+def start_call(session: Session, incoming: IncomingCall, config: dict[str, Any],
+               render: Renderer, now: datetime | None = None) -> str:
+    """Create the call and its history entry and answer with the flow's first step."""
+    call = _load_call(session, incoming.call_sid)
+    if call is not None:  # Twilio retried the incoming-call webhook
+        return call.last_response
+    version = latest_version(session, config["FLOW_NAME"])
+    if version is None:
+        raise UnknownFlow(config["FLOW_NAME"])
+    flow = flow_of(version)
+    caller = normalize_phone(incoming.from_number, config["DEFAULT_REGION"])
+    interaction = _interaction_for(session, incoming, caller)
+    interaction.language = flow.default_language
+    state = CallState(node=flow.start, language=flow.default_language)
+    ctx = Context(flow, state, now or utcnow(), _services(session, config, incoming.call_sid, caller))
+    ctx.log("call_started", flow=flow.name, flow_version=version.version)
+    step = start_flow(ctx)
+    call = Call(call_sid=incoming.call_sid, interaction_id=interaction.id, flow_version_id=version.id,
+                node=state.node, language=state.language, step=1)
+    return _save(session, call, interaction, ctx, step, render)
+
+
+def continue_call(session: Session, call_sid: str, step_number: int | None, data: CallerInput,
+                  config: dict[str, Any], render: Renderer, now: datetime | None = None) -> str | None:
+    """Apply the caller's input to the waiting node; None when the call is unknown.
+
+    A webhook whose step number is not the current one is a retry or a stale duplicate:
+    it gets the stored answer again and changes nothing.
+    """
+    call = _load_call(session, call_sid, lock=True)
+    if call is None:
+        return None
+    if step_number != call.step or call.finished:
+        return call.last_response
+    flow = flow_of(call.flow_version)
+    interaction = call.interaction
+    state = CallState(node=call.node, language=call.language, variables=dict(call.variables),
+                      counters=dict(call.counters))
+    ctx = Context(flow, state, now or utcnow(),
+                  _services(session, config, call_sid, _caller_of(interaction)))
+    step = resume_flow(ctx, data)
+    call.step += 1
+    return _save(session, call, interaction, ctx, step, render)
+
+
+def record_status(session: Session, call_sid: str, status: str, duration: int | None,
+                  params: dict[str, str | None], config: dict[str, Any]) -> Interaction:
+    """Record a status callback; a call we never saw (failed before answering) is logged too."""
+    interaction = session.scalar(select(Interaction).where(Interaction.call_sid == call_sid))
+    if interaction is None:
+        incoming = IncomingCall(call_sid, params.get("From"), params.get("To"))
+        caller = normalize_phone(incoming.from_number, config["DEFAULT_REGION"])
+        interaction = _interaction_for(session, incoming, caller)
+    if interaction.status == status and interaction.ended_at is not None:
+        return interaction  # a duplicated callback
+    interaction.status = status
+    events = [Event("status", {"status": status, "duration": duration})]
+    if status in FINAL_STATUSES:
+        interaction.ended_at = utcnow()
+        interaction.duration = duration
+        call = _load_call(session, call_sid)
+        interaction.outcome = _outcome(call, status)
+    log_events(session, interaction, events)
+    return interaction
+
+
+def _outcome(call: Call | None, status: str) -> str:
+    """How the call ended, for KPIs: self_service, agent, voicemail, callback, abandoned, ..."""
+    if call is None:
+        return "failed" if status != "completed" else "abandoned"
+    chosen = call.variables.get("outcome")
+    if chosen:
+        return str(chosen)
+    return "completed" if call.finished else "abandoned"
+
+
+def _interaction_for(session: Session, incoming: IncomingCall, caller: str | None) -> Interaction:
+    customer = get_or_create_customer(session, caller)
+    interaction = Interaction(customer_id=customer.id if customer else None, channel="voice",
+                              call_sid=incoming.call_sid, direction="inbound",
+                              from_number=caller or incoming.from_number, to_number=incoming.to_number)
+    session.add(interaction)
+    session.flush()
+    return interaction
+
+
+def _save(session: Session, call: Call, interaction: Interaction, ctx: Context, step: Step,
+          render: Renderer) -> str:
+    state = ctx.state
+    call.node, call.language = state.node, state.language
+    call.variables, call.counters = state.variables, state.counters
+    call.finished = step.finished
+    call.last_response = render(step, call.step)
+    interaction.language = state.language
+    if "intent" in state.variables:
+        interaction.intent = state.variables["intent"]
+    session.add(call)
+    log_events(session, interaction, ctx.events)
+    session.flush()
+    return call.last_response
+
+
+def _load_call(session: Session, call_sid: str, lock: bool = False) -> Call | None:
+    query = select(Call).where(Call.call_sid == call_sid)
+    if lock:  # serialise duplicate webhooks of one call (no-op on SQLite, which locks the file)
+        query = query.with_for_update()
+    return session.scalar(query)
+
+
+def _caller_of(interaction: Interaction) -> str | None:
+    number = interaction.from_number
+    return number if number and number.startswith("+") else None
+
+
+def _services(session: Session, config: dict[str, Any], call_sid: str, caller: str | None) -> Services:
+    return Services(session=session, config=config, call_sid=call_sid, caller=caller,
+                    speech_gather=config.get("SPEECH_MODE") == "twilio")

@@ -1,0 +1,48 @@
+"""Configuration from the environment, with secure defaults."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+TOKEN_FILE = "twilio_auth_token"
+
+
+def load_config(instance_path: str) -> dict[str, Any]:
+    """Read the service configuration from environment variables."""
+    env = os.environ
+    instance = Path(instance_path)
+    return {
+        "DATABASE_URL": env.get("IVR_DATABASE_URL") or f"sqlite:///{instance / 'hotline.db'}",
+        "TWILIO_ACCOUNT_SID": env.get("TWILIO_ACCOUNT_SID", "AC" + "0" * 32),
+        "TWILIO_AUTH_TOKEN": env.get("TWILIO_AUTH_TOKEN") or instance_auth_token(instance),
+        "TWILIO_API_BASE_URL": env.get("TWILIO_API_BASE_URL"),
+        "PUBLIC_URL": (env.get("IVR_PUBLIC_URL") or "").rstrip("/") or None,
+        "FALLBACK_NUMBER": env.get("IVR_FALLBACK_NUMBER"),
+        "DEFAULT_REGION": env.get("IVR_DEFAULT_REGION", "DE"),
+        "VOICE_DE": env.get("IVR_VOICE_DE", "Polly.Vicki-Neural"),
+        "VOICE_EN": env.get("IVR_VOICE_EN", "Polly.Joanna-Neural"),
+        "SPEECH_MODE": env.get("IVR_SPEECH_MODE", "twilio"),
+        "FLOW_NAME": env.get("IVR_FLOW", "hotline"),
+        "SECRET_KEY": env.get("IVR_SECRET_KEY") or instance_secret(instance, "secret_key"),
+    }
+
+
+def instance_auth_token(instance: Path) -> str:
+    """Return the generated Twilio auth token of this instance, creating it once."""
+    return instance_secret(instance, TOKEN_FILE)
+
+
+def instance_secret(instance: Path, name: str) -> str:
+    """Return a random secret kept in the instance folder, generated on first use."""
+    path = instance / name
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_hex(16)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value)
+    return value

@@ -1,0 +1,143 @@
+"""Nodes that hand the caller on: to a department, to voicemail, by opening hours."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from pydantic import Field, model_validator
+
+from ivr.flows.nodes.base import Context, Goto, Node, NodeSpec, Result, Text, Wait, register
+from ivr.flows.steps import CallerInput, Dial, Enqueue, Hangup, Record
+
+CONNECTED = {"completed", "answered", "bridged"}
+
+
+class RouteSpec(NodeSpec):
+    """Connect the caller to a department (phone number or named queue)."""
+
+    department: str | None = None
+    dial: str | None = None
+    queue: str | None = None
+    announce: Text | None = None
+    timeout: int = Field(default=30, ge=5, le=600)
+    on_failure: str | None = None
+    failure_message: Text | None = None
+
+    @model_validator(mode="after")
+    def _one_destination(self) -> RouteSpec:
+        given = [x for x in (self.department, self.dial, self.queue) if x]
+        if len(given) != 1:
+            raise ValueError("a route node needs exactly one of 'department', 'dial' or 'queue'")
+        return self
+
+
+@register
+class RouteNode(Node):
+    """Dial a number or enqueue; on no answer continue at ``on_failure``."""
+
+    kind = "route"
+    Spec = RouteSpec
+    spec: RouteSpec
+    waits = True
+
+    def destination(self, ctx: Context) -> Dial | Enqueue:
+        """The verb for this node's department, number or queue."""
+        if self.spec.department:
+            dept = ctx.flow.departments[self.spec.department]
+            if dept.dial:
+                return Dial(number=dept.dial, timeout=self.spec.timeout)
+            return Enqueue(queue=dept.queue or self.spec.department)
+        if self.spec.dial:
+            return Dial(number=self.spec.dial, timeout=self.spec.timeout)
+        return Enqueue(queue=self.spec.queue or "support")
+
+    def enter(self, ctx: Context) -> Result:
+        """Announce and connect."""
+        verb = self.destination(ctx)
+        target = verb.number if isinstance(verb, Dial) else verb.queue
+        ctx.log("route", node=self.id, department=self.spec.department, to=target,
+                intent=ctx.state.variables.get("intent"))
+        return Wait(ctx.say(self.spec.announce), verb)
+
+    def handle(self, ctx: Context, data: CallerInput) -> Result:
+        """After the connection: done when bridged, otherwise the failure branch."""
+        result = data.dial_status or data.queue_result or "unknown"
+        ctx.log("route_result", node=self.id, result=result)
+        if result in CONNECTED:
+            return Wait((), Hangup())
+        if result == "hangup":  # the caller gave up while waiting
+            ctx.state.variables["abandoned_in_queue"] = True
+            return Wait((), Hangup())
+        if self.spec.on_failure:
+            return Goto(self.spec.on_failure, ctx.say(self.spec.failure_message))
+        return Wait(ctx.say(self.spec.failure_message), Hangup())
+
+    def check(self, flow: Any) -> Iterator[tuple[tuple[str | int, ...], str]]:
+        """The department must be defined in the flow."""
+        if self.spec.department and self.spec.department not in flow.departments:
+            yield ("department",), f"unknown department '{self.spec.department}'"
+
+
+class VoicemailSpec(NodeSpec):
+    """Record a message for the team."""
+
+    prompt: Text
+    max_length: int = Field(default=120, ge=5, le=600)
+    thanks: Text
+    next: str | None = None
+
+
+@register
+class VoicemailNode(Node):
+    """Record a voicemail, thank the caller, then hang up or continue."""
+
+    kind = "voicemail"
+    Spec = VoicemailSpec
+    spec: VoicemailSpec
+    waits = True
+
+    def enter(self, ctx: Context) -> Result:
+        """Ask for the message and record."""
+        return Wait(ctx.say(self.spec.prompt), Record(max_length=self.spec.max_length))
+
+    def handle(self, ctx: Context, data: CallerInput) -> Result:
+        """Log the recording and thank the caller."""
+        ctx.log("voicemail", node=self.id, recording_url=data.recording_url,
+                duration=data.recording_duration)
+        ctx.state.variables["voicemail"] = bool(data.recording_url)
+        if self.spec.next:
+            return Goto(self.spec.next, ctx.say(self.spec.thanks))
+        return Wait(ctx.say(self.spec.thanks), Hangup())
+
+
+class HoursSpec(NodeSpec):
+    """Branch on the opening hours of a schedule defined in the flow."""
+
+    schedule: str
+    open: str
+    closed: str
+
+
+@register
+class HoursNode(Node):
+    """Continue at ``open`` or ``closed``; sets ``{opening_hours}`` for prompts."""
+
+    kind = "hours"
+    Spec = HoursSpec
+    spec: HoursSpec
+
+    def enter(self, ctx: Context) -> Result:
+        """Check the schedule at the current time."""
+        schedule = ctx.flow.schedules[self.spec.schedule]
+        is_open = schedule.is_open(ctx.now)
+        if schedule.describe is not None:
+            lang = ctx.state.language
+            ctx.state.variables["opening_hours"] = schedule.describe.get(lang, ctx.flow.default_language)
+        ctx.log("hours", node=self.id, schedule=self.spec.schedule, open=is_open)
+        return Goto(self.spec.open if is_open else self.spec.closed)
+
+    def check(self, flow: Any) -> Iterator[tuple[tuple[str | int, ...], str]]:
+        """The schedule must be defined in the flow."""
+        if self.spec.schedule not in flow.schedules:
+            yield ("schedule",), f"unknown schedule '{self.spec.schedule}'"

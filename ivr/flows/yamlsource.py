@@ -1,0 +1,102 @@
+"""YAML loading that remembers the line of every mapping key and refuses duplicate keys."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import yaml
+
+
+class FlowError(Exception):
+    """A flow definition is invalid; ``problems`` holds (line, reason) pairs."""
+
+    def __init__(self, filename: str, problems: Sequence[tuple[int, str]]) -> None:
+        self.filename = filename
+        self.problems = sorted(set(problems))
+        super().__init__("\n".join(self.lines()))
+
+    def lines(self) -> list[str]:
+        """Each problem as ``file:line: reason``."""
+        return [f"{self.filename}:{line}: {reason}" for line, reason in self.problems]
+
+
+class LineDict(dict[str, Any]):
+    """A mapping that knows the 1-based line of itself and of each key."""
+
+    line: int = 0
+    key_lines: dict[Any, int]
+
+
+class LineList(list[Any]):
+    """A sequence that knows its 1-based line and the line of each item."""
+
+    line: int = 0
+    item_lines: list[int]
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader whose mappings and sequences carry line numbers."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> LineDict:  # type: ignore[override]
+        result = LineDict()
+        result.line = node.start_mark.line + 1
+        result.key_lines = {}
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, str | int):
+                raise yaml.MarkedYAMLError(
+                    problem="keys must be text", problem_mark=key_node.start_mark
+                )
+            key = str(key)
+            if key in result:
+                raise yaml.MarkedYAMLError(
+                    problem=f"duplicate key '{key}' (first on line {result.key_lines[key]})",
+                    problem_mark=key_node.start_mark,
+                )
+            result[key] = self.construct_object(value_node, deep=True)
+            result.key_lines[key] = key_node.start_mark.line + 1
+        return result
+
+    def construct_sequence(self, node: yaml.SequenceNode, deep: bool = False) -> LineList:  # type: ignore[override]
+        result = LineList(self.construct_object(child, deep=True) for child in node.value)
+        result.line = node.start_mark.line + 1
+        result.item_lines = [child.start_mark.line + 1 for child in node.value]
+        return result
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _Loader.construct_mapping)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _Loader.construct_sequence)
+# Digits like 1 or 0 must stay text ("0" and "00" differ); so must yes/no/on/off.
+_Loader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag not in ("tag:yaml.org,2002:bool",)]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def load_yaml(text: str, filename: str) -> Any:
+    """Parse YAML text into LineDict/LineList values, or raise FlowError."""
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 (a SafeLoader subclass)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = mark.line + 1 if mark is not None else 1
+        raise FlowError(filename, [(line, f"YAML: {exc.problem}")]) from None
+    except yaml.YAMLError as exc:
+        raise FlowError(filename, [(1, f"YAML: {exc}")]) from None
+
+
+def line_of(data: Any, path: Sequence[Any]) -> int:
+    """The line of the deepest element of ``path`` that the parsed document still has."""
+    line = getattr(data, "line", 1)
+    node = data
+    for part in path:
+        if isinstance(node, LineDict) and str(part) in node:
+            line = node.key_lines.get(str(part), line)
+            node = node[str(part)]
+        elif isinstance(node, LineList) and isinstance(part, int) and part < len(node):
+            line = node.item_lines[part]
+            node = node[part]
+        else:
+            break
+    return line

@@ -1,0 +1,84 @@
+"""The customer history shared by all channels: customers, interactions, events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from ivr.flows.steps import Event
+from ivr.models import Customer, Interaction, InteractionEvent
+from ivr.models._types import utcnow
+
+
+def get_or_create_customer(session: Session, phone: str | None) -> Customer | None:
+    """The customer with this E.164 number, created on first contact (None if unknown)."""
+    if not phone:
+        return None
+    customer = session.scalar(select(Customer).where(Customer.phone == phone))
+    if customer is not None:
+        return customer
+    try:
+        with session.begin_nested():
+            customer = Customer(phone=phone)
+            session.add(customer)
+    except IntegrityError:  # another worker created it a moment ago
+        customer = session.scalars(select(Customer).where(Customer.phone == phone)).one()
+    return customer
+
+
+def log_events(session: Session, interaction: Interaction, events: Iterable[Event],
+               at: datetime | None = None) -> None:
+    """Append events to an interaction's log, in order."""
+    events = list(events)
+    if not events:
+        return
+    last = session.scalar(
+        select(func.max(InteractionEvent.seq)).where(InteractionEvent.interaction_id == interaction.id)
+    ) or 0
+    when = at or utcnow()
+    for offset, event in enumerate(events, start=1):
+        session.add(InteractionEvent(interaction_id=interaction.id, seq=last + offset,
+                                     kind=event.kind, at=when, data=_clean(event.data)))
+
+
+def _clean(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def customer_history(session: Session, phone: str) -> list[dict[str, Any]]:
+    """A customer's interactions, newest first, each with its events."""
+    customer = session.scalar(select(Customer).where(Customer.phone == phone))
+    if customer is None:
+        return []
+    interactions = session.scalars(
+        select(Interaction)
+        .where(Interaction.customer_id == customer.id)
+        .options(selectinload(Interaction.events))
+        .order_by(Interaction.started_at.desc(), Interaction.id.desc())
+    ).all()
+    return [interaction_as_dict(i) for i in interactions]
+
+
+def interaction_as_dict(interaction: Interaction) -> dict[str, Any]:
+    """An interaction and its events as plain JSON-ready data."""
+    return {
+        "call_sid": interaction.call_sid,
+        "channel": interaction.channel,
+        "direction": interaction.direction,
+        "started_at": interaction.started_at.isoformat(),
+        "ended_at": interaction.ended_at.isoformat() if interaction.ended_at else None,
+        "status": interaction.status,
+        "duration": interaction.duration,
+        "outcome": interaction.outcome,
+        "intent": interaction.intent,
+        "language": interaction.language,
+        "events": [
+            {"seq": e.seq, "kind": e.kind, "at": e.at.isoformat(), "data": e.data}
+            for e in interaction.events
+        ],
+    }

@@ -1,0 +1,17 @@
+"""Capabilities that plug node kinds, services, tables and views into the core.
+
+Importing this module registers them all; each capability adds one line below.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+# --- capability imports (node kinds, services, models) ---
+
+
+def blueprints() -> list[Blueprint]:
+    """The capabilities' web views, registered by the app factory."""
+    found: list[Blueprint] = []
+    # --- capability blueprints ---
+    return found

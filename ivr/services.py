@@ -1,0 +1,35 @@
+"""Plug-in services that flow nodes reach through ``ctx.services`` (orders, callbacks, ...)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+#: name → factory(services) building the service for one webhook.
+SERVICE_FACTORIES: dict[str, Callable[[Services], Any]] = {}
+
+
+def register_service(name: str, factory: Callable[[Services], Any]) -> None:
+    """Make a service available to nodes as ``ctx.services.get(name)``."""
+    SERVICE_FACTORIES[name] = factory
+
+
+@dataclass
+class Services:
+    """What nodes may use beyond the call state, created per webhook."""
+
+    session: Session
+    config: dict[str, Any]
+    call_sid: str
+    caller: str | None = None
+    speech_gather: bool = False
+    _built: dict[str, Any] = field(default_factory=dict)
+
+    def get(self, name: str) -> Any:
+        """The named service, built on first use (KeyError if none is registered)."""
+        if name not in self._built:
+            self._built[name] = SERVICE_FACTORIES[name](self)
+        return self._built[name]

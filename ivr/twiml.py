@@ -1,0 +1,95 @@
+"""Render engine steps as TwiML, only through twilio's VoiceResponse builder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from twilio.twiml.voice_response import Gather as GatherVerb
+from twilio.twiml.voice_response import VoiceResponse
+
+from ivr.flows.steps import Dial, Enqueue, Gather, Hangup, Prompt, Record, Step
+
+LOCALES = {"de": "de-DE", "en": "en-US"}
+
+APOLOGY = {
+    "de": "Entschuldigung, bei uns ist gerade ein technischer Fehler aufgetreten.",
+    "en": "Sorry, we have a technical problem right now.",
+}
+CONNECTING = {"de": "Wir verbinden Sie mit einem Mitarbeiter.", "en": "We are connecting you to a colleague."}
+GOODBYE = {
+    "de": "Bitte rufen Sie uns später noch einmal an. Auf Wiederhören.",
+    "en": "Please call us again later. Goodbye.",
+}
+
+
+@dataclass(frozen=True)
+class Voices:
+    """The text-to-speech voice per language (Polly or Google voice names)."""
+
+    by_language: dict[str, str] = field(default_factory=dict)
+
+    def say(self, parent: VoiceResponse | GatherVerb, prompt: Prompt) -> None:
+        """Add a prompt to ``parent`` as <Say> or <Play>."""
+        if prompt.url:
+            parent.play(prompt.url)
+        if prompt.text:
+            parent.say(prompt.text, language=LOCALES.get(prompt.lang, prompt.lang),
+                       voice=self.by_language.get(prompt.lang))
+
+
+def render_step(step: Step, action: str, voices: Voices, wait_url: str | None = None) -> str:
+    """TwiML for a step; the verb's result is posted to ``action``."""
+    response = VoiceResponse()
+    verb = step.verb
+    if isinstance(verb, Gather):
+        gather = response.gather(
+            input="dtmf speech" if verb.speech else "dtmf",
+            action=action,
+            method="POST",
+            timeout=verb.timeout,
+            num_digits=verb.num_digits,
+            finish_on_key=verb.finish_on_key if verb.finish_on_key else None,
+            action_on_empty_result=True,
+            language=LOCALES.get(step.language) if verb.speech else None,
+            hints=", ".join(verb.hints) if verb.speech and verb.hints else None,
+            speech_timeout="auto" if verb.speech else None,
+        )
+        for prompt in step.prompts:  # inside <Gather>, so callers can barge in
+            voices.say(gather, prompt)
+        return str(response)
+    for prompt in step.prompts:
+        voices.say(response, prompt)
+    if isinstance(verb, Dial):
+        response.dial(verb.number, action=action, method="POST", timeout=verb.timeout,
+                      caller_id=verb.caller_id)
+    elif isinstance(verb, Enqueue):
+        response.enqueue(verb.queue, action=action, method="POST", wait_url=wait_url,
+                         wait_url_method="POST" if wait_url else None)
+    elif isinstance(verb, Record):
+        response.record(action=action, method="POST", max_length=verb.max_length,
+                        timeout=verb.timeout, play_beep=True, finish_on_key="#")
+        response.redirect(action, method="POST")  # nothing recorded: still come back
+    elif isinstance(verb, Hangup):
+        response.hangup()
+    return str(response)
+
+
+def render_fallback(language: str, voices: Voices, fallback_number: str | None) -> str:
+    """What a caller hears when we cannot serve the call: an apology, then a person or goodbye."""
+    lang = language if language in APOLOGY else "de"
+    response = VoiceResponse()
+    voices.say(response, Prompt(lang=lang, text=APOLOGY[lang]))
+    if fallback_number:
+        voices.say(response, Prompt(lang=lang, text=CONNECTING[lang]))
+        response.dial(fallback_number)
+    else:
+        voices.say(response, Prompt(lang=lang, text=GOODBYE[lang]))
+        response.hangup()
+    return str(response)
+
+
+def render_hangup() -> str:
+    """An empty goodbye for calls that already ended."""
+    response = VoiceResponse()
+    response.hangup()
+    return str(response)

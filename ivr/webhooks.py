@@ -1,0 +1,152 @@
+"""Twilio's voice webhooks: verify, hand to the call operations, answer TwiML."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, request, url_for
+from twilio.request_validator import RequestValidator
+
+from ivr.calls import IncomingCall, continue_call, record_status, start_call
+from ivr.db import get_session, unit_of_work
+from ivr.flows.steps import CallerInput, Step
+from ivr.phone import mask_phone
+from ivr.twiml import Voices, render_fallback, render_hangup, render_step
+
+log = logging.getLogger(__name__)
+bp = Blueprint("twilio", __name__, url_prefix="/twilio")
+
+MAX_DIGITS = 64
+MAX_SPEECH = 1000
+
+
+def signed_url() -> str:
+    """The URL Twilio signed: the public base URL (behind a proxy) plus path and query."""
+    public = current_app.config["PUBLIC_URL"]
+    if public:
+        query = request.query_string.decode()
+        return f"{public}{request.path}" + (f"?{query}" if query else "")
+    return request.url
+
+
+def twilio_webhook(view: Callable[..., str]) -> Callable[..., Response]:
+    """Check Twilio's signature (403 if forged), then never let an error reach the caller."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Response:
+        validator = RequestValidator(current_app.config["TWILIO_AUTH_TOKEN"])
+        signature = request.headers.get("X-Twilio-Signature", "")
+        if not signature or not validator.validate(signed_url(), request.form, signature):
+            log.warning("refused webhook with a bad signature: %s", request.path)
+            abort(403)
+        try:
+            xml = view(*args, **kwargs)
+        except Exception:
+            log.exception("webhook %s failed for call %s", request.path, request.form.get("CallSid"))
+            get_session().rollback()
+            config = current_app.config
+            xml = render_fallback(request.args.get("lang", "de"), voices(), config["FALLBACK_NUMBER"])
+        return Response(xml, mimetype="text/xml")
+
+    return wrapper
+
+
+def voices() -> Voices:
+    """The configured text-to-speech voices."""
+    config = current_app.config
+    return Voices({"de": config["VOICE_DE"], "en": config["VOICE_EN"]})
+
+
+def renderer(call_sid: str) -> Callable[[Step, int], str]:
+    """Render steps with action URLs that carry the step number."""
+    wait_url = current_app.config.get("QUEUE_WAIT_URL")
+
+    def render(step: Step, number: int) -> str:
+        action = external_url("twilio.step", n=number, lang=step.language)
+        return render_step(step, action, voices(), wait_url=wait_url)
+
+    return render
+
+
+def external_url(endpoint: str, **values: Any) -> str:
+    """An absolute URL for Twilio to call, under the public base URL when configured."""
+    public = current_app.config["PUBLIC_URL"]
+    if public:
+        return public + url_for(endpoint, **values)
+    return url_for(endpoint, _external=True, **values)
+
+
+def caller_input() -> CallerInput:
+    """The caller's input from the webhook form, bounded in size."""
+    form = request.form
+    speech = (form.get("SpeechResult") or "")[:MAX_SPEECH] or None
+    return CallerInput(
+        digits=(form.get("Digits") or "")[:MAX_DIGITS] or None,
+        speech=speech,
+        confidence=_float(form.get("Confidence")),
+        recording_url=form.get("RecordingUrl") or None,
+        recording_duration=_int(form.get("RecordingDuration")),
+        dial_status=form.get("DialCallStatus") or None,
+        queue_result=form.get("QueueResult") or None,
+    )
+
+
+@bp.post("/voice")
+@twilio_webhook
+def voice() -> str:
+    """A new incoming call."""
+    form = request.form
+    call_sid = form.get("CallSid")
+    if not call_sid:
+        log.warning("incoming call without CallSid from %s", mask_phone(form.get("From")))
+        return render_fallback("de", voices(), current_app.config["FALLBACK_NUMBER"])
+    incoming = IncomingCall(call_sid, form.get("From"), form.get("To"))
+    with unit_of_work() as session:
+        return start_call(session, incoming, current_app.config, renderer(call_sid))
+
+
+@bp.post("/step")
+@twilio_webhook
+def step() -> str:
+    """The result of the last verb (Gather, Dial, Enqueue, Record) of a call."""
+    call_sid = request.form.get("CallSid")
+    if not call_sid:
+        return render_hangup()
+    with unit_of_work() as session:
+        xml = continue_call(session, call_sid, _int(request.args.get("n")), caller_input(),
+                            current_app.config, renderer(call_sid))
+    if xml is None:
+        log.warning("step webhook for unknown call %s", call_sid)
+        return render_fallback(request.args.get("lang", "de"), voices(),
+                               current_app.config["FALLBACK_NUMBER"])
+    return xml
+
+
+@bp.post("/status")
+@twilio_webhook
+def status() -> str:
+    """Twilio's status callback: the call's final status and duration."""
+    form = request.form
+    call_sid = form.get("CallSid")
+    if call_sid:
+        with unit_of_work() as session:
+            record_status(session, call_sid, form.get("CallStatus") or "unknown",
+                          _int(form.get("CallDuration")), form.to_dict(), current_app.config)
+    return "<Response/>"
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _float(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
