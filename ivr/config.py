@@ -7,6 +7,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from ivr.models._types import utcnow
+
 TOKEN_FILE = "twilio_auth_token"
 
 
@@ -27,6 +29,8 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "SPEECH_MODE": env.get("IVR_SPEECH_MODE", "twilio"),
         "FLOW_NAME": env.get("IVR_FLOW", "hotline"),
         "SECRET_KEY": env.get("IVR_SECRET_KEY") or instance_secret(instance, "secret_key"),
+        # The clock the flows see (opening hours); tests replace it.
+        "CLOCK": utcnow,
     }
 
 

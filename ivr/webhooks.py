@@ -105,7 +105,8 @@ def voice() -> str:
         return render_fallback("de", voices(), current_app.config["FALLBACK_NUMBER"])
     incoming = IncomingCall(call_sid, form.get("From"), form.get("To"))
     with unit_of_work() as session:
-        return start_call(session, incoming, current_app.config, renderer(call_sid))
+        return start_call(session, incoming, current_app.config, renderer(call_sid),
+                          now=current_app.config["CLOCK"]())
 
 
 @bp.post("/step")
@@ -117,7 +118,7 @@ def step() -> str:
         return render_hangup()
     with unit_of_work() as session:
         xml = continue_call(session, call_sid, _int(request.args.get("n")), caller_input(),
-                            current_app.config, renderer(call_sid))
+                            current_app.config, renderer(call_sid), now=current_app.config["CLOCK"]())
     if xml is None:
         log.warning("step webhook for unknown call %s", call_sid)
         return render_fallback(request.args.get("lang", "de"), voices(),

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ivr.flows.nodes.base import Context, Goto, Node, NodeSpec, Result, Text, Wait, register
-from ivr.flows.steps import CallerInput, Gather
+from ivr.flows.steps import CallerInput, Gather, Prompt
 
 DTMF_KEY = re.compile(r"^[0-9*#]$")
 
@@ -34,6 +34,8 @@ class MenuSpec(NodeSpec):
     on_failure: str
     timeout: int = Field(default=5, ge=1, le=30)
     speech_next: str | None = None
+    #: Appended to the prompt when the caller can answer by voice.
+    speech_hint: Text | None = None
 
     @field_validator("options", mode="before")
     @classmethod
@@ -77,10 +79,15 @@ class MenuNode(Node):
         )
         return Gather(num_digits=1, timeout=self.spec.timeout, speech=speech, hints=hints)
 
+    def prompt(self, ctx: Context, gather: Gather) -> tuple[Prompt, ...]:
+        """The menu prompt, inviting speech only when speech is accepted."""
+        return ctx.say(self.spec.prompt) + (ctx.say(self.spec.speech_hint) if gather.speech else ())
+
     def enter(self, ctx: Context) -> Result:
         """Play the menu."""
         ctx.reset_attempts(self.id)
-        return Wait(ctx.say(self.spec.prompt), self.gather(ctx))
+        gather = self.gather(ctx)
+        return Wait(self.prompt(ctx, gather), gather)
 
     def handle(self, ctx: Context, data: CallerInput) -> Result:
         """Route by key or keyword; reprompt or give up after the allowed retries."""
@@ -112,7 +119,8 @@ class MenuNode(Node):
         if attempts > self.spec.retries:
             ctx.log("route", node=self.id, next=self.spec.on_failure, reason="retries exhausted")
             return Goto(self.spec.on_failure)
-        return Wait(ctx.say(text) + ctx.say(self.spec.prompt), self.gather(ctx))
+        gather = self.gather(ctx)
+        return Wait(ctx.say(text) + self.prompt(ctx, gather), gather)
 
     def check(self, flow: object) -> Iterator[tuple[tuple[str | int, ...], str]]:
         """The same spoken keyword must not lead to two options."""

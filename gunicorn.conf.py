@@ -1,0 +1,14 @@
+"""gunicorn settings for ``ivr serve``; environment variables override the defaults."""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("IVR_BIND", "0.0.0.0:8000")
+workers = int(os.environ.get("IVR_WORKERS", min(4, multiprocessing.cpu_count() * 2)))
+threads = int(os.environ.get("IVR_THREADS", "4"))
+worker_class = "gthread"
+# Load the app (and a Vosk model, when configured) once before forking: workers share its memory.
+preload_app = True
+timeout = 30
+graceful_timeout = 10
+accesslog = os.environ.get("IVR_ACCESS_LOG", "-")
