@@ -12,6 +12,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 
+#: Execution option marking a transaction that will write (SQLite: BEGIN IMMEDIATE).
+WRITE_OPTION = "ivr_writes"
+
+
 class Base(DeclarativeBase):
     """Declarative base of every model."""
 
@@ -32,9 +36,10 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            # Take the write lock up front: two webhooks of one call then queue up instead
-            # of both reading the same step and one failing on lock upgrade.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Units of work that write take the lock up front: two webhooks of one call then
+            # queue up instead of both reading the same step and one failing on lock upgrade.
+            immediate = conn.get_execution_options().get(WRITE_OPTION)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
@@ -69,6 +74,7 @@ def _close_session(_exc: BaseException | None) -> None:
 def unit_of_work() -> Iterator[Session]:
     """Yield the session and commit once at the end, or roll back on any error."""
     session = get_session()
+    session.connection(execution_options={WRITE_OPTION: True})
     try:
         yield session
         session.commit()

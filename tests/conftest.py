@@ -83,8 +83,9 @@ def app(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> I
                 session.execute(delete(table))
         load_shipped_flows(session)
         session.commit()
+    engine = session_factory(app).kw["bind"]
     yield app
-    session_factory(app).kw["bind"].dispose()
+    engine.dispose()
 
 
 @pytest.fixture
