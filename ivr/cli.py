@@ -146,3 +146,7 @@ def history(phone: str, as_json: bool) -> None:
 main.add_command(with_appcontext(simulate))
 
 # --- capability commands
+from ivr.orders.cli import apikeys, orders  # noqa: E402
+
+main.add_command(orders)
+main.add_command(apikeys)

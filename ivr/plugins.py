@@ -8,10 +8,12 @@ from __future__ import annotations
 from flask import Blueprint
 
 # --- capability imports (node kinds, services, models) ---
+from ivr.orders import api as orders_api
 
 
 def blueprints() -> list[Blueprint]:
     """The capabilities' web views, registered by the app factory."""
     found: list[Blueprint] = []
     # --- capability blueprints ---
+    found.append(orders_api.bp)
     return found

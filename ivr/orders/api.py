@@ -1,0 +1,75 @@
+"""REST API for the shop: upsert orders and read one back, authenticated by API key."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, abort, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+
+from ivr.db import unit_of_work
+from ivr.models import Order
+from ivr.orders.apikeys import authenticate
+from ivr.orders.importer import CSV_HEADER, ORDER_NUMBER, InvalidOrder, parse_order, upsert_orders
+
+bp = Blueprint("orders_api", __name__, url_prefix="/api")
+
+MAX_ORDERS_PER_REQUEST = 1000
+
+
+def _api_key() -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return request.headers.get("X-API-Key")
+
+
+def _unauthorized() -> ResponseReturnValue:
+    return jsonify(error="a valid API key is required"), 401, {"WWW-Authenticate": "Bearer"}
+
+
+@bp.post("/orders")
+def upsert() -> ResponseReturnValue:
+    """Insert or update one order (a JSON object) or many (a list); all or nothing."""
+    payload = request.get_json(silent=True)
+    records = payload if isinstance(payload, list) else [payload]
+    with unit_of_work() as session:
+        if authenticate(session, _api_key()) is None:
+            return _unauthorized()
+        if not 0 < len(records) <= MAX_ORDERS_PER_REQUEST or not all(isinstance(r, dict) for r in records):
+            return jsonify(error=f"send an order object or a list of 1 to {MAX_ORDERS_PER_REQUEST}"), 400
+        rows, errors = [], []
+        for index, record in enumerate(records):
+            try:
+                rows.append(parse_order(record, current_app.config["DEFAULT_REGION"]))
+            except InvalidOrder as exc:
+                errors.append({"index": index, "reason": str(exc)})
+        if errors:
+            return jsonify(errors=errors), 422
+        count = upsert_orders(session, rows)
+    return jsonify(upserted=count)
+
+
+@bp.get("/orders/<number>")
+def show(number: str) -> ResponseReturnValue:
+    """One order as JSON (404 if unknown)."""
+    with unit_of_work() as session:
+        if authenticate(session, _api_key()) is None:
+            return _unauthorized()
+        order = session.scalar(select(Order).where(Order.order_number == number)) \
+            if ORDER_NUMBER.match(number) else None
+        if order is None:
+            abort(404)
+        return jsonify(order_as_dict(order))
+
+
+def order_as_dict(order: Order) -> dict[str, Any]:
+    """An order in the import format, dates as ISO 8601."""
+    data: dict[str, Any] = {}
+    for name in CSV_HEADER:
+        value = getattr(order, name)
+        data[name] = value.isoformat() if isinstance(value, date) else value
+    data["updated_at"] = order.updated_at.isoformat()
+    return data

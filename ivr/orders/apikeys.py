@@ -1,0 +1,37 @@
+"""API keys for the REST API: created once, stored hashed, checked per request."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ivr.models import ApiKey
+from ivr.models._types import utcnow
+
+PREFIX = "hl_"
+
+
+def _digest(key: str) -> str:
+    # Keys are 256 random bits, so a plain SHA-256 cannot be brute-forced; no slow KDF needed.
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_api_key(session: Session, name: str) -> str:
+    """Create a key for client ``name`` and return it (it cannot be shown again)."""
+    key = PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiKey(name=name, key_hash=_digest(key)))
+    session.flush()
+    return key
+
+
+def authenticate(session: Session, key: str | None) -> ApiKey | None:
+    """The active API key matching ``key``, or None."""
+    if not key or not key.startswith(PREFIX) or len(key) > 200:
+        return None
+    found = session.scalar(select(ApiKey).where(ApiKey.key_hash == _digest(key), ApiKey.revoked.is_(False)))
+    if found is not None:
+        found.last_used_at = utcnow()
+    return found

@@ -1,0 +1,263 @@
+"""The ``order_status`` node: find the caller's order, verify them, then say where it is."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import Field
+
+from ivr.flows.nodes.base import Context, Goto, Node, NodeSpec, Result, Text, Wait, register
+from ivr.flows.nodes.menu import spoken_digits, words
+from ivr.flows.steps import CallerInput, Gather
+from ivr.orders.prompts import OrderPrompts
+from ivr.orders.source import OrderInfo, SourceUnavailable, mask_order_number
+from ivr.orders.wording import compose_answer, compose_tracking, say_order_date, spell_number
+from ivr.phone import mask_phone
+
+log = logging.getLogger(__name__)
+
+ORDER_NUMBER = re.compile(r"^[0-9]{3,20}$")
+AGENT_WORDS = {"mitarbeiter", "mitarbeiterin", "mensch", "person", "agent", "operator", "kollege"}
+#: Per-call count of failed verifications (unknown numbers and wrong postal codes).
+FAILURES = "order_verification_failures"
+STATE = "order_lookup"
+#: Dates are spoken as the caller's calendar shows them (German market first).
+LOCAL_TZ = ZoneInfo("Europe/Berlin")
+
+
+class OrderStatusSpec(NodeSpec):
+    """Order-status self-service; ``next`` when the caller is done, ``on_failure`` for an agent."""
+
+    next: str
+    on_failure: str
+    prompts: OrderPrompts = Field(default_factory=OrderPrompts)
+    attempts: int = Field(default=3, ge=1, le=5)
+    postal_attempts: int = Field(default=2, ge=1, le=3)
+    max_failures_per_call: int = Field(default=3, ge=1, le=10)
+    max_failures_per_day: int = Field(default=10, ge=1, le=100)
+    timeout: int = Field(default=6, ge=1, le=30)
+
+
+@register
+class OrderStatusNode(Node):
+    """Caller-ID offer or order number, then caller ID or postal code, then the answer."""
+
+    kind = "order_status"
+    Spec = OrderStatusSpec
+    spec: OrderStatusSpec
+    waits = True
+
+    def enter(self, ctx: Context) -> Result:
+        """Offer the caller's newest open order, or ask for an order number."""
+        ctx.state.variables[STATE] = {"phase": "number", "tries": 0}
+        if self._locked(ctx):
+            return self._lock_out(ctx, "blocked")
+        caller = ctx.services.caller
+        try:
+            recent = ctx.services.get("orders").latest_open(caller) if caller else None
+        except SourceUnavailable:
+            return self._unavailable(ctx)
+        if recent is None:
+            return self._ask(ctx, "number", self.spec.prompts.ask_number)
+        self._state(ctx).update(number=recent.order_number)
+        ctx.state.variables["order_date"] = say_order_date(recent.ordered_at, ctx.state.language,
+                                                           _today(ctx))
+        return self._ask(ctx, "offer", self.spec.prompts.offer_recent)
+
+    def handle(self, ctx: Context, data: CallerInput) -> Result:
+        """Apply the caller's answer to whatever the node asked last."""
+        st = self._state(ctx)
+        keyed = (data.digits or "").rstrip("#")
+        if keyed == "0" or (not keyed and AGENT_WORDS & set(words(data.speech or ""))):
+            return self._to_agent(ctx, "caller asked for an agent")
+        try:
+            return getattr(self, f"_on_{st['phase']}")(ctx, data, keyed)
+        except SourceUnavailable:
+            return self._unavailable(ctx)
+
+    # --- phases -----------------------------------------------------------------------
+
+    def _on_offer(self, ctx: Context, data: CallerInput, keyed: str) -> Result:
+        if keyed == "1":
+            return self._look_up(ctx, self._state(ctx)["number"])
+        if keyed == "2":
+            return self._ask(ctx, "number", self.spec.prompts.ask_number)
+        return self._reprompt(ctx, data, self.spec.prompts.offer_recent)
+
+    def _on_number(self, ctx: Context, data: CallerInput, keyed: str) -> Result:
+        p = self.spec.prompts
+        if data.empty:
+            return self._retry(ctx, p.no_input, p.ask_number)
+        number = keyed if data.digits else spoken_digits(data.speech or "", ctx.state.language)
+        if not number or not ORDER_NUMBER.match(number):
+            ctx.log("order_lookup", node=self.id, valid=False, length=len(number or ""))
+            return self._retry(ctx, p.invalid_number, p.ask_number)
+        return self._look_up(ctx, number)
+
+    def _on_postal(self, ctx: Context, data: CallerInput, keyed: str) -> Result:
+        p, st = self.spec.prompts, self._state(ctx)
+        if data.empty:
+            return self._retry(ctx, p.no_input, p.ask_postal, limit=self.spec.postal_attempts)
+        given = keyed if data.digits else spoken_digits(data.speech or "", ctx.state.language)
+        order = ctx.services.get("orders").find(st["number"])
+        if order is not None and given and _same_postal(given, order.postal_code):
+            return self._answer(ctx, order, "postal_code")
+        st["postal_failures"] = st.get("postal_failures", 0) + 1
+        if self._fail_verification(ctx, "wrong postal code"):
+            return self._lock_out(ctx, "limit reached")
+        if st["postal_failures"] >= self.spec.postal_attempts:
+            ctx.log("order_lookup", node=self.id, order_number=st["number"], verified=False,
+                    answered="nothing", reason="postal code wrong")
+            return self._ask(ctx, "not_verified", p.not_verified)
+        return Wait(ctx.say(p.wrong_postal), self._gather(ctx, digits=None))
+
+    def _on_answer(self, ctx: Context, data: CallerInput, keyed: str) -> Result:
+        st = self._state(ctx)
+        order = ctx.services.get("orders").find(st["number"])
+        if data.empty or order is None:
+            return Goto(self.spec.next)  # the caller has heard what they wanted: goodbye
+        lang = ctx.state.language
+        if keyed == "1":
+            return self._say_answer(ctx, order)
+        if keyed == "2" and order.tracking_number:
+            ctx.log("order_tracking", node=self.id, order_number=order.order_number)
+            return Wait((*ctx.say(Text(compose_tracking(order, lang))), *ctx.say(self._menu(order))),
+                        self._gather(ctx, digits=1))
+        if keyed == "3":
+            st.update(tries=0)
+            return self._ask(ctx, "number", self.spec.prompts.ask_number)
+        if keyed == "4" and order.status == "delivered":
+            ctx.state.variables["order_problem"] = True
+            return self._to_agent(ctx, "caller reports a delivery problem")
+        return self._reprompt(ctx, data, self._menu(order), prompt_only=True)
+
+    def _on_not_verified(self, ctx: Context, data: CallerInput, keyed: str) -> Result:
+        return Goto(self.spec.next)  # "0" was handled above; anything else ends politely
+
+    # --- steps ------------------------------------------------------------------------
+
+    def _look_up(self, ctx: Context, number: str) -> Result:
+        """Find the order; reveal it only to a verified caller."""
+        if self._locked(ctx):
+            return self._lock_out(ctx, "blocked")
+        p, st = self.spec.prompts, self._state(ctx)
+        order = ctx.services.get("orders").find(number)
+        if order is None:
+            ctx.log("order_lookup", node=self.id, order_number=number, found=False, verified=False,
+                    answered="not found")
+            if self._fail_verification(ctx, "unknown order number"):
+                return self._lock_out(ctx, "limit reached")
+            spoken = spell_number(number, ctx.state.language)
+            return self._retry(ctx, p.not_found, p.ask_number, spoken_number=spoken)
+        ctx.state.variables["order_number"] = number  # for the agent, should the caller need one
+        st.update(number=number, postal_failures=0)
+        caller = ctx.services.caller
+        if caller and order.phone == caller:
+            return self._answer(ctx, order, "caller_id")
+        if not order.postal_code:
+            ctx.log("order_lookup", node=self.id, order_number=number, verified=False, answered="nothing",
+                    reason="no way to verify")
+            return self._ask(ctx, "not_verified", p.not_verified)
+        return self._ask(ctx, "postal", p.ask_postal)
+
+    def _answer(self, ctx: Context, order: OrderInfo, verified_by: str) -> Result:
+        ctx.log("order_lookup", node=self.id, order_number=order.order_number, found=True, verified=True,
+                verified_by=verified_by, answered=order.status)
+        ctx.state.variables["outcome"] = "self_service"
+        return self._say_answer(ctx, order)
+
+    def _say_answer(self, ctx: Context, order: OrderInfo) -> Result:
+        self._state(ctx).update(phase="answer", tries=0)
+        answer = compose_answer(order, ctx.state.language, _today(ctx))
+        return Wait((*ctx.say(Text(answer)), *ctx.say(self._menu(order))), self._gather(ctx, digits=1))
+
+    def _menu(self, order: OrderInfo) -> Text:
+        p = self.spec.prompts
+        if order.status == "delivered":
+            return p.menu_delivered
+        return p.menu if order.tracking_number else p.menu_without_tracking
+
+    # --- helpers ----------------------------------------------------------------------
+
+    def _state(self, ctx: Context) -> dict[str, Any]:
+        return ctx.state.variables.setdefault(STATE, {"phase": "number", "tries": 0})
+
+    def _gather(self, ctx: Context, digits: int | None) -> Gather:
+        speech = bool(getattr(ctx.services, "speech_gather", False))
+        if digits:
+            return Gather(num_digits=digits, timeout=self.spec.timeout, speech=speech)
+        return Gather(finish_on_key="#", timeout=self.spec.timeout, speech=speech)
+
+    def _ask(self, ctx: Context, phase: str, text: Text) -> Result:
+        """Say ``text`` and wait in ``phase``: numbers end with ``#``, menus take one key."""
+        self._state(ctx).update(phase=phase, tries=0)
+        return Wait(ctx.say(text), self._gather(ctx, None if phase in {"number", "postal"} else 1))
+
+    def _retry(self, ctx: Context, why: Text, ask: Text, limit: int | None = None, **values: Any) -> Result:
+        """Explain and ask again, or hand over to an agent once the attempts are used up."""
+        st = self._state(ctx)
+        st["tries"] = st.get("tries", 0) + 1
+        if st["tries"] >= (limit or self.spec.attempts):
+            ctx.log("route", node=self.id, next=self.spec.on_failure, reason="attempts used up")
+            return Goto(self.spec.on_failure, ctx.say(self.spec.prompts.give_up))
+        return Wait(ctx.say(why, **values) + ctx.say(ask), self._gather(ctx, digits=None))
+
+    def _reprompt(self, ctx: Context, data: CallerInput, menu: Text, prompt_only: bool = False) -> Result:
+        """A menu heard nothing or a wrong key: say the menu again, twice at most."""
+        st = self._state(ctx)
+        st["tries"] = st.get("tries", 0) + 1
+        if st["tries"] > 2:
+            return Goto(self.spec.next if prompt_only else self.spec.on_failure)
+        why = self.spec.prompts.no_input if data.empty else self.spec.prompts.no_match
+        return Wait(ctx.say(why) + ctx.say(menu), self._gather(ctx, digits=1))
+
+    def _to_agent(self, ctx: Context, reason: str) -> Result:
+        if ctx.state.variables.get("outcome") == "self_service":
+            del ctx.state.variables["outcome"]  # the agent, not the IVR, resolves this call
+        ctx.log("route", node=self.id, next=self.spec.on_failure, reason=reason)
+        return Goto(self.spec.on_failure)
+
+    def _unavailable(self, ctx: Context) -> Result:
+        ctx.log("order_source_unavailable", node=self.id)
+        return Goto(self.spec.on_failure, ctx.say(self.spec.prompts.unavailable))
+
+    def _locked(self, ctx: Context) -> bool:
+        if ctx.state.counters.get(FAILURES, 0) >= self.spec.max_failures_per_call:
+            return True
+        caller = ctx.services.caller
+        guard = ctx.services.get("order_guard")
+        return bool(caller) and guard.failures(caller, _today(ctx)) >= self.spec.max_failures_per_day
+
+    def _fail_verification(self, ctx: Context, reason: str) -> bool:
+        """Count a failed verification in the call and for the phone; True once a limit is hit."""
+        in_call = ctx.state.counters.get(FAILURES, 0) + 1
+        ctx.state.counters[FAILURES] = in_call
+        caller = ctx.services.caller
+        today = ctx.services.get("order_guard").record_failure(caller, _today(ctx)) if caller else 0
+        ctx.log("order_verification_failed", node=self.id, reason=reason, in_call=in_call, today=today)
+        return in_call >= self.spec.max_failures_per_call or today >= self.spec.max_failures_per_day
+
+    def _lock_out(self, ctx: Context, why: str) -> Result:
+        st = self._state(ctx)
+        caller = ctx.services.caller
+        in_call = ctx.state.counters.get(FAILURES, 0)
+        ctx.log("security", node=self.id, kind="order_guessing", detail=why, failures_in_call=in_call,
+                order_number=mask_order_number(st.get("number")))
+        log.warning("order lookups stopped for call %s from %s (%s, %d failures in call)",
+                    ctx.services.call_sid, mask_phone(caller), why, in_call)
+        return Goto(self.spec.on_failure, ctx.say(self.spec.prompts.locked))
+
+
+def _same_postal(given: str, expected: str | None) -> bool:
+    """Postal codes match ignoring spaces, dashes and case."""
+    def clean(code: str) -> str:
+        return re.sub(r"[\s-]", "", code).upper()
+    return bool(expected) and clean(given) == clean(expected or "")
+
+
+def _today(ctx: Context) -> date:
+    return ctx.now.astimezone(LOCAL_TZ).date()
