@@ -63,7 +63,7 @@ class OrderStatusNode(Node):
             return self._unavailable(ctx)
         if recent is None:
             return self._ask(ctx, "number", self.spec.prompts.ask_number)
-        self._state(ctx).update(number=recent.order_number)
+        self._set(ctx, number=recent.order_number)
         ctx.state.variables["order_date"] = say_order_date(recent.ordered_at, ctx.state.language,
                                                            _today(ctx))
         return self._ask(ctx, "offer", self.spec.prompts.offer_recent)
@@ -106,7 +106,7 @@ class OrderStatusNode(Node):
         order = ctx.services.get("orders").find(st["number"])
         if order is not None and given and _same_postal(given, order.postal_code):
             return self._answer(ctx, order, "postal_code")
-        st["postal_failures"] = st.get("postal_failures", 0) + 1
+        st = self._set(ctx, postal_failures=st.get("postal_failures", 0) + 1)
         if self._fail_verification(ctx, "wrong postal code"):
             return self._lock_out(ctx, "limit reached")
         if st["postal_failures"] >= self.spec.postal_attempts:
@@ -128,7 +128,6 @@ class OrderStatusNode(Node):
             return Wait((*ctx.say(Text(compose_tracking(order, lang))), *ctx.say(self._menu(order))),
                         self._gather(ctx, digits=1))
         if keyed == "3":
-            st.update(tries=0)
             return self._ask(ctx, "number", self.spec.prompts.ask_number)
         if keyed == "4" and order.status == "delivered":
             ctx.state.variables["order_problem"] = True
@@ -144,7 +143,7 @@ class OrderStatusNode(Node):
         """Find the order; reveal it only to a verified caller."""
         if self._locked(ctx):
             return self._lock_out(ctx, "blocked")
-        p, st = self.spec.prompts, self._state(ctx)
+        p = self.spec.prompts
         order = ctx.services.get("orders").find(number)
         if order is None:
             ctx.log("order_lookup", node=self.id, order_number=number, found=False, verified=False,
@@ -154,7 +153,7 @@ class OrderStatusNode(Node):
             spoken = spell_number(number, ctx.state.language)
             return self._retry(ctx, p.not_found, p.ask_number, spoken_number=spoken)
         ctx.state.variables["order_number"] = number  # for the agent, should the caller need one
-        st.update(number=number, postal_failures=0)
+        self._set(ctx, number=number, postal_failures=0)
         caller = ctx.services.caller
         if caller and order.phone == caller:
             return self._answer(ctx, order, "caller_id")
@@ -171,7 +170,7 @@ class OrderStatusNode(Node):
         return self._say_answer(ctx, order)
 
     def _say_answer(self, ctx: Context, order: OrderInfo) -> Result:
-        self._state(ctx).update(phase="answer", tries=0)
+        self._set(ctx, phase="answer", tries=0)
         answer = compose_answer(order, ctx.state.language, _today(ctx))
         return Wait((*ctx.say(Text(answer)), *ctx.say(self._menu(order))), self._gather(ctx, digits=1))
 
@@ -184,7 +183,14 @@ class OrderStatusNode(Node):
     # --- helpers ----------------------------------------------------------------------
 
     def _state(self, ctx: Context) -> dict[str, Any]:
-        return ctx.state.variables.setdefault(STATE, {"phase": "number", "tries": 0})
+        """This node's part of the call state (read-only; change it with ``_set``)."""
+        return dict(ctx.state.variables.get(STATE) or {"phase": "number", "tries": 0})
+
+    def _set(self, ctx: Context, **changes: Any) -> dict[str, Any]:
+        """Replace, never mutate, the stored state: SQLAlchemy only saves JSON it sees replaced."""
+        st = {**self._state(ctx), **changes}
+        ctx.state.variables[STATE] = st
+        return st
 
     def _gather(self, ctx: Context, digits: int | None) -> Gather:
         speech = bool(getattr(ctx.services, "speech_gather", False))
@@ -194,13 +200,12 @@ class OrderStatusNode(Node):
 
     def _ask(self, ctx: Context, phase: str, text: Text) -> Result:
         """Say ``text`` and wait in ``phase``: numbers end with ``#``, menus take one key."""
-        self._state(ctx).update(phase=phase, tries=0)
+        self._set(ctx, phase=phase, tries=0)
         return Wait(ctx.say(text), self._gather(ctx, None if phase in {"number", "postal"} else 1))
 
     def _retry(self, ctx: Context, why: Text, ask: Text, limit: int | None = None, **values: Any) -> Result:
         """Explain and ask again, or hand over to an agent once the attempts are used up."""
-        st = self._state(ctx)
-        st["tries"] = st.get("tries", 0) + 1
+        st = self._set(ctx, tries=self._state(ctx).get("tries", 0) + 1)
         if st["tries"] >= (limit or self.spec.attempts):
             ctx.log("route", node=self.id, next=self.spec.on_failure, reason="attempts used up")
             return Goto(self.spec.on_failure, ctx.say(self.spec.prompts.give_up))
@@ -208,8 +213,7 @@ class OrderStatusNode(Node):
 
     def _reprompt(self, ctx: Context, data: CallerInput, menu: Text, prompt_only: bool = False) -> Result:
         """A menu heard nothing or a wrong key: say the menu again, twice at most."""
-        st = self._state(ctx)
-        st["tries"] = st.get("tries", 0) + 1
+        st = self._set(ctx, tries=self._state(ctx).get("tries", 0) + 1)
         if st["tries"] > 2:
             return Goto(self.spec.next if prompt_only else self.spec.on_failure)
         why = self.spec.prompts.no_input if data.empty else self.spec.prompts.no_match
@@ -245,7 +249,7 @@ class OrderStatusNode(Node):
         st = self._state(ctx)
         caller = ctx.services.caller
         in_call = ctx.state.counters.get(FAILURES, 0)
-        ctx.log("security", node=self.id, kind="order_guessing", detail=why, failures_in_call=in_call,
+        ctx.log("security", node=self.id, threat="order_guessing", detail=why, failures_in_call=in_call,
                 order_number=mask_order_number(st.get("number")))
         log.warning("order lookups stopped for call %s from %s (%s, %d failures in call)",
                     ctx.services.call_sid, mask_phone(caller), why, in_call)
