@@ -13,33 +13,88 @@ from functools import lru_cache
 # vierzig", "forty seven", "four hundred twelve").
 
 _DE_UNITS = {
-    "null": 0, "eins": 1, "zwei": 2, "zwo": 2, "drei": 3, "vier": 4,
-    "fünf": 5, "sechs": 6, "sieben": 7, "acht": 8, "neun": 9,
+    "null": 0,
+    "eins": 1,
+    "zwei": 2,
+    "zwo": 2,
+    "drei": 3,
+    "vier": 4,
+    "fünf": 5,
+    "sechs": 6,
+    "sieben": 7,
+    "acht": 8,
+    "neun": 9,
 }
 # Forms a unit takes inside a compound ("ein-und-zwanzig", "sech-zehn", "sieb-zig").
 _DE_PREFIX_UNITS = {
-    "ein": 1, "zwei": 2, "zwo": 2, "drei": 3, "vier": 4, "fünf": 5, "sechs": 6,
-    "sieben": 7, "acht": 8, "neun": 9,
+    "ein": 1,
+    "zwei": 2,
+    "zwo": 2,
+    "drei": 3,
+    "vier": 4,
+    "fünf": 5,
+    "sechs": 6,
+    "sieben": 7,
+    "acht": 8,
+    "neun": 9,
 }
 _DE_TEENS = {
-    "zehn": 10, "elf": 11, "zwölf": 12, "dreizehn": 13, "vierzehn": 14, "fünfzehn": 15,
-    "sechzehn": 16, "siebzehn": 17, "achtzehn": 18, "neunzehn": 19,
+    "zehn": 10,
+    "elf": 11,
+    "zwölf": 12,
+    "dreizehn": 13,
+    "vierzehn": 14,
+    "fünfzehn": 15,
+    "sechzehn": 16,
+    "siebzehn": 17,
+    "achtzehn": 18,
+    "neunzehn": 19,
 }
 _DE_TENS = {
-    "zwanzig": 20, "dreissig": 30, "vierzig": 40, "fünfzig": 50, "sechzig": 60,
-    "siebzig": 70, "achtzig": 80, "neunzig": 90,
+    "zwanzig": 20,
+    "dreissig": 30,
+    "vierzig": 40,
+    "fünfzig": 50,
+    "sechzig": 60,
+    "siebzig": 70,
+    "achtzig": 80,
+    "neunzig": 90,
 }
 _EN_UNITS = {
-    "zero": 0, "oh": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
-    "seven": 7, "eight": 8, "nine": 9,
+    "zero": 0,
+    "oh": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
 }
 _EN_TEENS = {
-    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
-    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
 }
 _EN_TENS = {
-    "twenty": 20, "thirty": 30, "forty": 40, "fourty": 40, "fifty": 50, "sixty": 60,
-    "seventy": 70, "eighty": 80, "ninety": 90,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fourty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
 }
 _SCALES = {"hundert": 100, "hundred": 100, "tausend": 1000, "thousand": 1000}
 _REPEATERS = {"doppel": 2, "doppelt": 2, "doppelte": 2, "double": 2, "triple": 3}
@@ -48,15 +103,59 @@ _ARTICLES = {"ein", "eine", "einen", "one", "a"}
 _ONE_PRONOUN_AFTER = {"the", "last", "first", "that", "this", "which", "a", "every", "no"}
 
 # Self-corrections: the numbers after the marker replace the last chunks before it.
-_CORRECTION_WORDS = {"nein", "nee", "ne", "falsch", "quatsch", "sorry", "korrektur",
-                     "oder", "no", "correction", "oops", "pardon", "entschuldigung"}
+_CORRECTION_WORDS = {
+    "nein",
+    "nee",
+    "ne",
+    "falsch",
+    "quatsch",
+    "sorry",
+    "korrektur",
+    "oder",
+    "no",
+    "correction",
+    "oops",
+    "pardon",
+    "entschuldigung",
+}
 _CORRECTION_PHRASES = (("ich", "meine"), ("ich", "mein"), ("i", "mean"), ("scratch", "that"))
 _NEGATIONS = {"nicht", "not"}
 _INSTEAD = {"sondern", "but"}
 # Words that do not separate two parts of one number when they stand between them.
-_FILLERS = {"äh", "ähm", "öhm", "hm", "hmm", "ehm", "em", "uh", "um", "erm", "also", "ja",
-            "und", "and", "dann", "then", "so", "genau", "okay", "ok", "bitte", "please",
-            "moment", "warte", "wait", "die", "das", "ist", "is", "it's", "its", "it"}
+_FILLERS = {
+    "äh",
+    "ähm",
+    "öhm",
+    "hm",
+    "hmm",
+    "ehm",
+    "em",
+    "uh",
+    "um",
+    "erm",
+    "also",
+    "ja",
+    "und",
+    "and",
+    "dann",
+    "then",
+    "so",
+    "genau",
+    "okay",
+    "ok",
+    "bitte",
+    "please",
+    "moment",
+    "warte",
+    "wait",
+    "die",
+    "das",
+    "ist",
+    "is",
+    "it's",
+    "its",
+    "it",
+}
 
 
 @dataclass
@@ -298,12 +397,7 @@ def _collapse_repeat(chunks: list[_Chunk]) -> list[_Chunk]:
     flat = "".join(c.digits for c in chunks)
     for k in range(1, len(chunks)):
         first = "".join(c.digits for c in chunks[:k])
-        if (
-            chunks[k].gap >= 0
-            and len(first) >= 3
-            and first * 2 == flat
-            and chunks[k].after_pause
-        ):
+        if chunks[k].gap >= 0 and len(first) >= 3 and first * 2 == flat and chunks[k].after_pause:
             return chunks[:k]
     return chunks
 

@@ -42,10 +42,8 @@ MIN_MARGIN = 0.0
 
 # Hesitations carry no intent but make short utterances look alike; dropping them keeps
 # "äh rückruf" as close to "rückruf" as possible.
-_FILLERS = frozenset(
-    "äh ähm öhm ehm hm hmm mhm uh um erm ah oh also ja hallo guten tag ok okay "
-    "hi hello so well".split()
-)
+_FILLERS_WORDS = "äh ähm öhm ehm hm hmm mhm uh um erm ah oh also ja hallo guten tag ok okay hi hello so well"
+_FILLERS = frozenset(_FILLERS_WORDS.split())
 _TOKEN = re.compile(r"[a-zäöüß0-9']+")
 
 
@@ -120,12 +118,22 @@ class IntentClassifier:
         # spaces removed so compounds match however the recogniser split them.
         self._features = FeatureUnion(
             [
-                ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5),
-                                          sublinear_tf=True, min_df=1)),
-                ("joined", TfidfVectorizer(analyzer="char", ngram_range=(3, 5),
-                                           sublinear_tf=True, preprocessor=_despaced)),
-                ("words", TfidfVectorizer(analyzer="word", ngram_range=(1, 2),
-                                          sublinear_tf=True, token_pattern=r"\S+")),
+                (
+                    "chars",
+                    TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=1),
+                ),
+                (
+                    "joined",
+                    TfidfVectorizer(
+                        analyzer="char", ngram_range=(3, 5), sublinear_tf=True, preprocessor=_despaced
+                    ),
+                ),
+                (
+                    "words",
+                    TfidfVectorizer(
+                        analyzer="word", ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"\S+"
+                    ),
+                ),
             ]
         )
         matrix = self._features.fit_transform(texts)

@@ -7,9 +7,18 @@ from speech.intents import LABELS, IntentClassifier, classify, detect_language
 
 def test_labels_are_those_of_the_corpus_spec() -> None:
     assert set(LABELS) == {
-        "order_status", "delivery_issue", "return_refund", "cancel_change",
-        "payment_invoice", "product_question", "warranty_defect", "complaint",
-        "account_data", "agent", "callback", "other",
+        "order_status",
+        "delivery_issue",
+        "return_refund",
+        "cancel_change",
+        "payment_invoice",
+        "product_question",
+        "warranty_defect",
+        "complaint",
+        "account_data",
+        "agent",
+        "callback",
+        "other",
     }
 
 
@@ -63,8 +72,13 @@ def test_admin_examples_extend_the_built_in_ones() -> None:
     phrase = "ich möchte die kuchenbox abonnieren"
     assert classify(phrase).intent != "subscription"
     classifier = IntentClassifier(
-        {"subscription": ["kuchenbox abo", "ich will die kuchenbox abonnieren",
-                          "abo für die kuchenbox abschließen"]}
+        {
+            "subscription": [
+                "kuchenbox abo",
+                "ich will die kuchenbox abonnieren",
+                "abo für die kuchenbox abschließen",
+            ]
+        }
     )
     assert classifier.classify(phrase).intent == "subscription"
     assert classifier.classify("wo ist mein paket").intent == "order_status"
