@@ -4,8 +4,11 @@ import multiprocessing
 import os
 
 bind = os.environ.get("IVR_BIND", "0.0.0.0:8000")
-workers = int(os.environ.get("IVR_WORKERS", min(4, multiprocessing.cpu_count() * 2)))
-threads = int(os.environ.get("IVR_THREADS", "4"))
+# SQLite allows one writer at a time: one process whose threads queue on an in-process lock
+# answers faster than several processes contending for the file. PostgreSQL scales out.
+_sqlite = os.environ.get("IVR_DATABASE_URL", "sqlite").startswith("sqlite")
+workers = int(os.environ.get("IVR_WORKERS", 1 if _sqlite else min(4, multiprocessing.cpu_count() * 2)))
+threads = int(os.environ.get("IVR_THREADS", "8" if _sqlite else "4"))
 worker_class = "gthread"
 # Load the app (and a Vosk model, when configured) once before forking: workers share its memory.
 preload_app = True

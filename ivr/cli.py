@@ -150,3 +150,7 @@ from ivr.orders.cli import apikeys, orders  # noqa: E402
 
 main.add_command(orders)
 main.add_command(apikeys)
+
+
+if __name__ == "__main__":
+    main()

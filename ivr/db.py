@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+import threading
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from flask import Flask, current_app, g
@@ -11,6 +12,8 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+
+_SQLITE_WRITER = threading.Lock()
 
 #: Execution option marking a transaction that will write (SQLite: BEGIN IMMEDIATE).
 WRITE_OPTION = "ivr_writes"
@@ -74,10 +77,14 @@ def _close_session(_exc: BaseException | None) -> None:
 def unit_of_work() -> Iterator[Session]:
     """Yield the session and commit once at the end, or roll back on any error."""
     session = get_session()
-    session.connection(execution_options={WRITE_OPTION: True})
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+    # SQLite has one writer at a time: threads of this process queue on a lock (woken at
+    # once) instead of in SQLite's busy handler, which sleeps in steps of up to 100 ms.
+    lock = _SQLITE_WRITER if session.get_bind().dialect.name == "sqlite" else nullcontext()
+    with lock:
+        session.connection(execution_options={WRITE_OPTION: True})
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise

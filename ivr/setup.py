@@ -16,3 +16,18 @@ def prepare_instance(app: Flask) -> list[str]:
         versions = load_shipped_flows(session)
         session.commit()
         return [f"{v.name} v{v.version}" for v in versions]
+
+
+def warm_up(app: Flask) -> None:
+    """Parse the answering flow before gunicorn forks, so no caller waits for it."""
+    from ivr.flows.store import flow_of, latest_version
+
+    try:
+        with session_factory(app)() as session:
+            version = latest_version(session, app.config["FLOW_NAME"])
+            if version is not None:
+                flow_of(version)
+    except Exception:  # noqa: BLE001 - an unmigrated database is reported by the first call
+        app.logger.warning("could not preload the flow %s", app.config["FLOW_NAME"])
+    finally:
+        session_factory(app).kw["bind"].dispose()  # no connections shared across fork
