@@ -44,7 +44,7 @@ class ImportReport:
 
     def summary(self) -> str:
         """One line for the end of the import."""
-        return f"{self.imported} orders imported, {len(self.errors)} rows rejected"
+        return f"{self.imported} rows imported, {len(self.errors)} rows rejected"
 
 
 def parse_order(raw: Mapping[str, Any], region: str = "DE") -> dict[str, Any]:
