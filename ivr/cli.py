@@ -143,7 +143,7 @@ def history(phone: str, as_json: bool) -> None:
             click.echo(f"    {event['kind']:<14} {json.dumps(event['data'], ensure_ascii=False)}")
 
 
-main.add_command(with_appcontext(simulate))
+main.add_command(simulate)
 
 # --- capability commands
 from ivr.orders.cli import apikeys, orders  # noqa: E402

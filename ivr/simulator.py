@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import click
+from flask.cli import with_appcontext
 from twilio.request_validator import RequestValidator
 
 _sid_counter = itertools.count(1)
@@ -252,6 +253,7 @@ def interactive(phone: Phone) -> None:
 @click.option("--to", "to_number", default="+4930123456789", show_default=True, help="Number dialled.")
 @click.option("--url", default=None, help="Base URL of a running service (default: in-process).")
 @click.option("--script", type=click.Path(exists=True, dir_okay=False), help="Run a scripted conversation.")
+@with_appcontext
 def simulate(from_number: str, to_number: str, url: str | None, script: str | None) -> None:
     """Call the hotline from the terminal."""
     from flask import current_app

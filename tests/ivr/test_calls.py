@@ -149,3 +149,21 @@ def test_history_lists_newest_call_first(phone, runner):
     second.hang_up()
     entries = json.loads(runner.invoke(main, ["history", "+4915100000001", "--json"]).output)
     assert [e["call_sid"] for e in entries] == [second.call_sid, first.call_sid]
+
+
+def test_scripted_simulation_from_the_command_line(runner):
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "docs" / "examples" / "agent.call"
+    result = runner.invoke(main, ["simulate", "--script", str(script)])
+    assert result.exit_code == 0, result.output
+    assert "🔊 Leider ist gerade niemand frei." in result.output
+    assert "☎  <Enqueue> service" in result.output
+
+
+def test_scripted_simulation_fails_on_unmet_expectation(runner, tmp_path):
+    script = tmp_path / "wrong.call"
+    script.write_text("press 0\nexpect Guten Abend\n", encoding="utf-8")
+    result = runner.invoke(main, ["simulate", "--script", str(script)])
+    assert result.exit_code == 1
+    assert "line 2: expected 'Guten Abend'" in result.output
