@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -75,8 +76,10 @@ def continue_call(session: Session, call_sid: str, step_number: int | None, data
         return call.last_response
     flow = flow_of(call.flow_version)
     interaction = call.interaction
-    state = CallState(node=call.node, language=call.language, variables=dict(call.variables),
-                      counters=dict(call.counters))
+    # Deep copies: the ORM compares old and new JSON values, and a nested dict changed in
+    # place would compare equal to itself and never be written.
+    state = CallState(node=call.node, language=call.language, variables=copy.deepcopy(call.variables),
+                      counters=copy.deepcopy(call.counters))
     ctx = Context(flow, state, now or utcnow(),
                   _services(session, config, call_sid, _caller_of(interaction)))
     step = resume_flow(ctx, data)
