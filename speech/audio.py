@@ -50,7 +50,7 @@ class Resampler:
         if from_rate <= 0 or to_rate <= 0:
             raise AudioError(f"invalid sample rate {from_rate} -> {to_rate}")
         self.from_rate, self.to_rate = from_rate, to_rate
-        self._state: object = None
+        self._state: tuple[int, tuple[tuple[int, int], ...]] | None = None
 
     def feed(self, pcm: bytes) -> bytes:
         """Resample the next chunk."""

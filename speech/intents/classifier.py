@@ -218,8 +218,8 @@ class IntentClassifier:
 
 def _softmax(scores: np.ndarray) -> np.ndarray:
     """Probabilities from multinomial logistic-regression scores."""
-    shifted = np.exp(scores - scores.max())
-    return shifted / shifted.sum()
+    shifted: np.ndarray = np.exp(scores - scores.max())
+    return shifted / shifted.sum()  # type: ignore[no-any-return]
 
 
 _use: USE | None = None
