@@ -94,7 +94,7 @@ def upsert_orders(session: Session, rows: Iterable[dict[str, Any]]) -> int:
         for row in unique:
             row["customer_id"] = customers.get(row["phone"])
             row["updated_at"] = now
-        insert = _dialect_insert(session)(Order.__table__)
+        insert = dialect_insert(session)(Order.__table__)
         update = {c: insert.excluded[c] for c in unique[0] if c != "order_number"}
         session.execute(insert.on_conflict_do_update(index_elements=["order_number"], set_=update), unique)
         count += len(batch)
@@ -108,13 +108,14 @@ def _customer_ids(session: Session, rows: list[dict[str, Any]]) -> dict[str, int
                         "created_at": utcnow()} for r in rows if r["phone"]}
     if not new:
         return {}
-    insert = _dialect_insert(session)(Customer.__table__)
+    insert = dialect_insert(session)(Customer.__table__)
     session.execute(insert.on_conflict_do_nothing(index_elements=["phone"]), list(new.values()))
     found = session.execute(select(Customer.phone, Customer.id).where(Customer.phone.in_(list(new))))
     return {phone: id_ for phone, id_ in found if phone is not None}
 
 
-def _dialect_insert(session: Session) -> Any:
+def dialect_insert(session: Session) -> Any:
+    """The ``insert`` of the session's dialect, which has ``on_conflict_do_update``."""
     name = session.get_bind().dialect.name
     if name == "postgresql":
         return postgresql.insert

@@ -8,11 +8,11 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ivr.models import OrderVerificationFailure
 from ivr.orders.http_source import HttpOrderSource
+from ivr.orders.importer import dialect_insert
 from ivr.orders.source import DatabaseOrderSource, OrderSource
 from ivr.services import Services
 
@@ -59,12 +59,11 @@ class GuessGuard:
 
     def record_failure(self, phone: str, day: date) -> int:
         """Count one more failure (atomically, workers may race) and return the day's total."""
-        table = OrderVerificationFailure.__table__
-        dialect = self.session.get_bind().dialect.name
-        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-        stmt = insert.values(phone=phone, day=day, failures=1).on_conflict_do_update(
-            index_elements=["phone", "day"], set_={"failures": table.c.failures + 1}
-        ).returning(table.c.failures)
+        row = OrderVerificationFailure
+        insert = dialect_insert(self.session)(row).values(phone=phone, day=day, failures=1)
+        stmt = insert.on_conflict_do_update(
+            index_elements=["phone", "day"], set_={"failures": row.failures + 1}
+        ).returning(row.failures)
         return int(self.session.execute(stmt).scalar_one())
 
 
