@@ -4,158 +4,29 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+
+from speech.number_words import (
+    ARTICLES,
+    CORRECTION_PHRASES,
+    CORRECTION_WORDS,
+    DE_TENS,
+    EN_TENS,
+    EN_UNITS,
+    FILLERS,
+    INSTEAD,
+    NEGATIONS,
+    NUMBER_NAMES,
+    ONE_PRONOUN_AFTER,
+    REPEATERS,
+    SCALES,
+    word_value,
+)
 
 # Vosk writes numbers as words; callers read order numbers and postcodes digit by digit,
 # in pairs ("siebenundvierzig elf") or as hundreds ("vierhundertdreiundzwanzig"). Every
 # spoken chunk is turned into its own digit string and the chunks are concatenated; words
 # are only merged into one value where the language itself joins them ("sieben und
 # vierzig", "forty seven", "four hundred twelve").
-
-_DE_UNITS = {
-    "null": 0,
-    "eins": 1,
-    "zwei": 2,
-    "zwo": 2,
-    "drei": 3,
-    "vier": 4,
-    "fünf": 5,
-    "sechs": 6,
-    "sieben": 7,
-    "acht": 8,
-    "neun": 9,
-}
-# Forms a unit takes inside a compound ("ein-und-zwanzig", "sech-zehn", "sieb-zig").
-_DE_PREFIX_UNITS = {
-    "ein": 1,
-    "zwei": 2,
-    "zwo": 2,
-    "drei": 3,
-    "vier": 4,
-    "fünf": 5,
-    "sechs": 6,
-    "sieben": 7,
-    "acht": 8,
-    "neun": 9,
-}
-_DE_TEENS = {
-    "zehn": 10,
-    "elf": 11,
-    "zwölf": 12,
-    "dreizehn": 13,
-    "vierzehn": 14,
-    "fünfzehn": 15,
-    "sechzehn": 16,
-    "siebzehn": 17,
-    "achtzehn": 18,
-    "neunzehn": 19,
-}
-_DE_TENS = {
-    "zwanzig": 20,
-    "dreissig": 30,
-    "vierzig": 40,
-    "fünfzig": 50,
-    "sechzig": 60,
-    "siebzig": 70,
-    "achtzig": 80,
-    "neunzig": 90,
-}
-_EN_UNITS = {
-    "zero": 0,
-    "oh": 0,
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-}
-_EN_TEENS = {
-    "ten": 10,
-    "eleven": 11,
-    "twelve": 12,
-    "thirteen": 13,
-    "fourteen": 14,
-    "fifteen": 15,
-    "sixteen": 16,
-    "seventeen": 17,
-    "eighteen": 18,
-    "nineteen": 19,
-}
-_EN_TENS = {
-    "twenty": 20,
-    "thirty": 30,
-    "forty": 40,
-    "fourty": 40,
-    "fifty": 50,
-    "sixty": 60,
-    "seventy": 70,
-    "eighty": 80,
-    "ninety": 90,
-}
-_SCALES = {"hundert": 100, "hundred": 100, "tausend": 1000, "thousand": 1000}
-_REPEATERS = {"doppel": 2, "doppelt": 2, "doppelte": 2, "double": 2, "triple": 3}
-_ARTICLES = {"ein", "eine", "einen", "one", "a"}
-# Words after which English "one" is a pronoun ("the last one is seven"), not a digit.
-_ONE_PRONOUN_AFTER = {"the", "last", "first", "that", "this", "which", "a", "every", "no"}
-
-# Self-corrections: the numbers after the marker replace the last chunks before it.
-_CORRECTION_WORDS = {
-    "nein",
-    "nee",
-    "ne",
-    "falsch",
-    "quatsch",
-    "sorry",
-    "korrektur",
-    "oder",
-    "no",
-    "correction",
-    "oops",
-    "pardon",
-    "entschuldigung",
-}
-_CORRECTION_PHRASES = (("ich", "meine"), ("ich", "mein"), ("i", "mean"), ("scratch", "that"))
-_NEGATIONS = {"nicht", "not"}
-_INSTEAD = {"sondern", "but"}
-# Words that do not separate two parts of one number when they stand between them.
-_FILLERS = {
-    "äh",
-    "ähm",
-    "öhm",
-    "hm",
-    "hmm",
-    "ehm",
-    "em",
-    "uh",
-    "um",
-    "erm",
-    "also",
-    "ja",
-    "und",
-    "and",
-    "dann",
-    "then",
-    "so",
-    "genau",
-    "okay",
-    "ok",
-    "bitte",
-    "please",
-    "moment",
-    "warte",
-    "wait",
-    "die",
-    "das",
-    "ist",
-    "is",
-    "it's",
-    "its",
-    "it",
-}
 
 
 @dataclass
@@ -179,64 +50,6 @@ def _normalise(text: str) -> list[str]:
     return re.findall(r"[0-9]+|[a-zäöü']+", text)
 
 
-@lru_cache(maxsize=4096)
-def _parse_de_word(word: str) -> int | None:
-    """Value of one German number word, compounds included ("zwölftausenddreihundert")."""
-    if not word:
-        return None
-    if "tausend" in word:
-        head, _, tail = word.partition("tausend")
-        mult = 1 if head in ("", "ein") else _parse_de_below_1000(head)
-        rest = 0 if tail == "" else _parse_de_below_1000(tail)
-        if mult is None or rest is None:
-            return None
-        return mult * 1000 + rest
-    return _parse_de_below_1000(word)
-
-
-def _parse_de_below_1000(word: str) -> int | None:
-    """Value of a German number word below 1000, or None."""
-    if "hundert" in word:
-        head, _, tail = word.partition("hundert")
-        # "neunzehnhundertachtzig": years are read with a teen before "hundert"
-        mult = 1 if head in ("", "ein") else _DE_PREFIX_UNITS.get(head, _DE_TEENS.get(head))
-        rest = 0 if tail == "" else _parse_de_below_100(tail)
-        if mult is None or rest is None:
-            return None
-        return mult * 100 + rest
-    return _parse_de_below_100(word)
-
-
-def _parse_de_below_100(word: str) -> int | None:
-    """Value of a German number word below 100, or None."""
-    if word in _DE_UNITS:
-        return _DE_UNITS[word]
-    if word in _DE_TEENS:
-        return _DE_TEENS[word]
-    if word in _DE_TENS:
-        return _DE_TENS[word]
-    if "und" in word:
-        unit, _, tens = word.partition("und")
-        if unit in _DE_PREFIX_UNITS and tens in _DE_TENS:
-            return _DE_PREFIX_UNITS[unit] + _DE_TENS[tens]
-    return None
-
-
-def _word_value(word: str) -> int | None:
-    """Value of a single number word in either language (numerals included)."""
-    if word.isdigit():
-        return None  # numerals keep their leading zeros; handled by the caller
-    if word in _EN_UNITS:
-        return _EN_UNITS[word]
-    if word in _EN_TEENS:
-        return _EN_TEENS[word]
-    if word in _EN_TENS:
-        return _EN_TENS[word]
-    if word in _SCALES:
-        return _SCALES[word]
-    return _parse_de_word(word)
-
-
 def _is_number_word(words: list[str], i: int) -> bool:
     """True when words[i] is a number in this context (articles and pronouns excluded)."""
     if i < 0 or i >= len(words):
@@ -244,12 +57,15 @@ def _is_number_word(words: list[str], i: int) -> bool:
     word = words[i]
     if word.isdigit():
         return True
-    if word in _ARTICLES:
+    if word in ARTICLES:
         prev_num = i > 0 and _is_plain_number(words[i - 1])
         if word == "one":
-            return not (i > 0 and words[i - 1] in _ONE_PRONOUN_AFTER)
+            return not (i > 0 and words[i - 1] in ONE_PRONOUN_AFTER)
         if word == "a":
             return False
+        # "ein und zwanzig" is a split compound
+        if word == "ein" and words[i + 1 : i + 2] == ["und"] and i + 2 < len(words):
+            return words[i + 2] in DE_TENS
         # "eine sieben" is an article; "drei ein zwo" is a misheard "eins".
         return prev_num
     if word == "oh":
@@ -257,21 +73,21 @@ def _is_number_word(words: list[str], i: int) -> bool:
         return _is_plain_number(words[i - 1] if i > 0 else "") or _is_plain_number(
             words[i + 1] if i + 1 < len(words) else ""
         )
-    return _word_value(word) is not None
+    return word_value(word) is not None
 
 
 def _is_plain_number(word: str) -> bool:
     """True for an unambiguous number word or numeral."""
     if word in ("ein", "eine", "einen", "a", "oh"):
         return False
-    return word.isdigit() or _word_value(word) is not None
+    return word.isdigit() or word_value(word) is not None
 
 
 def _correction_at(words: list[str], i: int) -> int:
     """Length of the correction marker starting at words[i] (0 if none)."""
-    if words[i] in _CORRECTION_WORDS:
+    if words[i] in CORRECTION_WORDS:
         return 1
-    for phrase in _CORRECTION_PHRASES:
+    for phrase in CORRECTION_PHRASES:
         if tuple(words[i : i + len(phrase)]) == phrase:
             return len(phrase)
     return 0
@@ -295,9 +111,9 @@ class _Builder:
         chunk = _Chunk(numeral if numeral is not None else str(value), self.gap)
         if numeral is None:
             chunk.cur = value
-            if word in _SCALES:
+            if word in SCALES:
                 chunk.expect = "fill"
-            elif word in _EN_TENS:
+            elif word in EN_TENS:
                 chunk.expect = "unit"
         self._target().append(chunk)
         self.gap = 0
@@ -305,8 +121,8 @@ class _Builder:
     @staticmethod
     def _merge(prev: _Chunk, value: int, word: str) -> bool:
         """Merge a number word into the previous chunk if the language joins them."""
-        if word in _SCALES:
-            scale = _SCALES[word]
+        if word in SCALES:
+            scale = SCALES[word]
             # "vier hundert", "four thousand", "one thousand two hundred"
             if scale == 100 and 0 < prev.cur < 100 and prev.expect != "fill-100":
                 prev.cur *= 100
@@ -317,16 +133,16 @@ class _Builder:
                 return False
             prev.set_value()
             return True
-        if prev.expect == "und" and word in _DE_TENS:
+        if prev.expect == "und" and word in DE_TENS:
             prev.cur += value  # "sieben und vierzig"
             prev.expect = ""
-        elif prev.expect == "unit" and word in _EN_UNITS and 1 <= value <= 9:
+        elif prev.expect == "unit" and word in EN_UNITS and 1 <= value <= 9:
             prev.cur += value  # "forty seven"
             prev.expect = ""
         elif prev.expect.startswith("fill") and 0 < value < 100 and prev.cur % 100 == 0:
             # "hundred twelve", "four hundred and twenty", "two thousand three"
             prev.cur += value
-            prev.expect = "unit" if word in _EN_TENS else ""
+            prev.expect = "unit" if word in EN_TENS else ""
         else:
             return False
         prev.set_value()
@@ -435,12 +251,12 @@ def parse_digits(text: str, lang: str | None = None) -> str | None:
             i += marker
             paused = False
             continue
-        if word in _NEGATIONS and _is_number_word(words, i + 1):
+        if word in NEGATIONS and _is_number_word(words, i + 1):
             builder.start_negation()
-        elif word in _INSTEAD and builder.mode == "negating":
+        elif word in INSTEAD and builder.mode == "negating":
             builder.instead()
-        elif word in _REPEATERS and _is_number_word(words, i + 1):
-            repeat = _REPEATERS[word]
+        elif word in REPEATERS and _is_number_word(words, i + 1):
+            repeat = REPEATERS[word]
         elif _is_number_word(words, i):
             for _ in range(repeat):
                 target = builder._target()
@@ -448,7 +264,7 @@ def parse_digits(text: str, lang: str | None = None) -> str | None:
                 if word.isdigit():
                     builder.add(int(word), word, numeral=word)
                 else:
-                    value = _word_value(word)
+                    value = word_value(word)
                     builder.add(1 if value is None else value, word)  # "ein" = misheard eins
                 if paused and len(target) > before:
                     target[-1].after_pause = True
@@ -457,8 +273,12 @@ def parse_digits(text: str, lang: str | None = None) -> str | None:
         elif word in ("und", "and"):
             builder.mark_und()
             paused = True
+        elif word in NUMBER_NAMES:
+            builder.other_word(False)
+            builder.gap = max(builder.gap, 2)
+            paused = True
         else:
-            builder.other_word(word in _FILLERS)
+            builder.other_word(word in FILLERS)
             paused = True
         i += 1
     builder.finish_correction()

@@ -66,3 +66,9 @@ def test_the_number_is_taken_not_other_counts() -> None:
 def test_no_digits_gives_none() -> None:
     assert parse_digits("") is None
     assert parse_digits("wo ist mein paket") is None
+
+
+def test_split_compounds_and_named_second_numbers() -> None:
+    assert parse_digits("ein und zwanzig null acht") == "2108"
+    said = "meine kundennummer ist drei drei eins zwo und die plz ist eins null"
+    assert parse_digits(said) == "3312"
