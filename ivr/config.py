@@ -27,6 +27,15 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "VOICE_DE": env.get("IVR_VOICE_DE", "Polly.Vicki-Neural"),
         "VOICE_EN": env.get("IVR_VOICE_EN", "Polly.Joanna-Neural"),
         "SPEECH_MODE": env.get("IVR_SPEECH_MODE", "twilio"),
+        # vosk mode: how audio reaches the recogniser (record | stream), and what to use
+        # when no model is configured (twilio | off).
+        "SPEECH_CAPTURE": env.get("IVR_SPEECH_CAPTURE", "record"),
+        "SPEECH_FALLBACK": env.get("IVR_SPEECH_FALLBACK", "off"),
+        "VOSK_MODEL": env.get("IVR_VOSK_MODEL") or None,
+        # Hosts besides Twilio's own that may serve recordings (a Twilio-compatible provider).
+        "RECORDING_HOSTS": [h.strip() for h in env.get("IVR_RECORDING_HOSTS", "").split(",") if h.strip()],
+        # A twilio.http.HttpClient for the REST client; tests inject one.
+        "TWILIO_HTTP_CLIENT": None,
         "FLOW_NAME": env.get("IVR_FLOW", "hotline"),
         "SECRET_KEY": env.get("IVR_SECRET_KEY") or instance_secret(instance, "secret_key"),
         # The clock the flows see (opening hours); tests replace it.

@@ -9,6 +9,7 @@ from flask import Blueprint
 
 # --- capability imports (node kinds, services, models) ---
 from ivr.orders import api as orders_api
+from ivr.understanding import streams as speech_streams
 
 
 def blueprints() -> list[Blueprint]:
@@ -16,4 +17,5 @@ def blueprints() -> list[Blueprint]:
     found: list[Blueprint] = []
     # --- capability blueprints ---
     found.append(orders_api.bp)
+    found.append(speech_streams.bp)
     return found

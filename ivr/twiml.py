@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
 
 from twilio.twiml.voice_response import Gather as GatherVerb
 from twilio.twiml.voice_response import VoiceResponse
 
-from ivr.flows.steps import Dial, Enqueue, Gather, Hangup, Prompt, Record, Step
+from ivr.flows.steps import Dial, Enqueue, Gather, Hangup, Listen, Prompt, Record, Step
 
 LOCALES = {"de": "de-DE", "en": "en-US"}
+#: The Media Streams websocket, on the same host as the step webhooks (ivr.understanding.streams).
+MEDIA_STREAM_PATH = "/twilio/media"
 
 APOLOGY = {
     "de": "Entschuldigung, bei uns ist gerade ein technischer Fehler aufgetreten.",
@@ -57,6 +60,8 @@ def render_step(step: Step, action: str, voices: Voices, wait_url: str | None = 
         for prompt in step.prompts:  # inside <Gather>, so callers can barge in
             voices.say(gather, prompt)
         return str(response)
+    if isinstance(verb, Listen):
+        return _render_listen(response, step, verb, action, voices)
     for prompt in step.prompts:
         voices.say(response, prompt)
     if isinstance(verb, Dial):
@@ -72,6 +77,30 @@ def render_step(step: Step, action: str, voices: Voices, wait_url: str | None = 
     elif isinstance(verb, Hangup):
         response.hangup()
     return str(response)
+
+
+def _render_listen(response: VoiceResponse, step: Step, verb: Listen, action: str, voices: Voices) -> str:
+    """Stream the caller's audio to us; keys still work, and the Gather's timeout is the way on."""
+    start = response.start()
+    stream = start.stream(url=media_stream_url(action), track="inbound_track")
+    # Twilio passes these back in the stream's "start" message (customParameters).
+    stream.parameter(name="token", value=verb.token)
+    stream.parameter(name="action", value=action)
+    stream.parameter(name="no_input", value=str(verb.no_input))
+    if verb.grammar:
+        stream.parameter(name="grammar", value="|".join(verb.grammar))
+    gather = response.gather(input="dtmf", action=action, method="POST", timeout=verb.timeout,
+                             num_digits=1, action_on_empty_result=True)
+    for prompt in step.prompts:
+        voices.say(gather, prompt)
+    return str(response)
+
+
+def media_stream_url(action: str) -> str:
+    """The websocket URL on the host of a step webhook URL (https → wss)."""
+    parts = urlsplit(action)
+    scheme = "wss" if parts.scheme == "https" else "ws"
+    return urlunsplit((scheme, parts.netloc, MEDIA_STREAM_PATH, "", ""))
 
 
 def render_fallback(language: str, voices: Voices, fallback_number: str | None) -> str:

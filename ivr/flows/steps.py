@@ -52,11 +52,21 @@ class Record:
 
 
 @dataclass(frozen=True)
+class Listen:
+    """Stream the caller's audio to our recogniser while a keypad Gather waits."""
+
+    token: str
+    timeout: int = 12
+    no_input: int = 8
+    grammar: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Hangup:
     """End the call."""
 
 
-Verb = Gather | Dial | Enqueue | Record | Hangup
+Verb = Gather | Dial | Enqueue | Record | Listen | Hangup
 
 
 @dataclass

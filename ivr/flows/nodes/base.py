@@ -136,7 +136,7 @@ class Node:
         return iter(())
 
 
-TARGET_FIELDS = {"next", "on_failure", "open", "closed", "on_no_answer", "speech_next"}
+TARGET_FIELDS = {"next", "on_failure", "open", "closed", "on_no_answer", "speech_next", "fallback"}
 
 
 def _find_targets(value: Any, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str]]:

@@ -1,0 +1,142 @@
+"""What the ask_intent node needs beyond the call state: capture mode, recogniser, classifier."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from ivr.understanding.models import HeardSpeech
+from ivr.understanding.recordings import RecordingRefused, RecordingUnavailable, fetch_recording
+
+if TYPE_CHECKING:
+    from ivr.flows.definition import Flow
+    from ivr.services import Services
+    from speech.intents import IntentClassifier
+    from speech.recognition import SpeechModel
+
+log = logging.getLogger(__name__)
+
+TELEPHONY_RATE = 8000
+MODES = ("twilio", "record", "stream", "off")
+
+_models: dict[str, SpeechModel] = {}
+_models_lock = threading.Lock()
+#: Classifiers extended by a flow's admin examples, by flow checksum (training takes seconds).
+_classifiers: OrderedDict[str, IntentClassifier] = OrderedDict()
+_classifiers_lock = threading.Lock()
+MAX_CLASSIFIERS = 4
+
+
+@dataclass(frozen=True)
+class Heard:
+    """An utterance from our own recogniser, or why there is none."""
+
+    text: str
+    confidence: float
+    problem: str | None = None
+
+
+def speech_model(path: str | None) -> SpeechModel | None:
+    """The Vosk model at ``path``, loaded once per process (None without a path)."""
+    if not path:
+        return None
+    from speech.recognition import load_model
+
+    with _models_lock:
+        if path not in _models:
+            _models[path] = load_model(path, telephony=True)
+        return _models[path]
+
+
+def validation_model() -> SpeechModel | None:
+    """The model of this deployment ($IVR_VOSK_MODEL), for checking grammar words of flows."""
+    return speech_model(os.environ.get("IVR_VOSK_MODEL", "").strip() or None)
+
+
+def capture_mode(config: dict[str, Any]) -> str:
+    """How a spoken answer is captured: twilio, record, stream or off (keypad only)."""
+    mode = config.get("SPEECH_MODE", "twilio")
+    if mode != "vosk":
+        return mode if mode in MODES else "off"
+    if not config.get("VOSK_MODEL"):
+        fallback = config.get("SPEECH_FALLBACK", "off")
+        return fallback if fallback in ("twilio", "off") else "off"
+    return "stream" if config.get("SPEECH_CAPTURE") == "stream" else "record"
+
+
+def describe_speech_setup(config: dict[str, Any]) -> str:
+    """One line for the startup log: which recogniser and model answer callers."""
+    mode = capture_mode(config)
+    if config.get("SPEECH_MODE") == "vosk" and not config.get("VOSK_MODEL"):
+        return f"speech: no Vosk model configured (IVR_VOSK_MODEL); falling back to '{mode}'"
+    if mode in ("record", "stream"):
+        return f"speech: Vosk model {config['VOSK_MODEL']} via {mode}"
+    return f"speech: mode '{mode}' (no Vosk model used)"
+
+
+def classifier_for(flow: Flow) -> IntentClassifier:
+    """The intent classifier, extended by the flow's admin example phrases when it has any."""
+    from speech.intents import IntentClassifier, default_classifier
+
+    if not flow.intents:
+        return default_classifier()
+    key = flow.checksum
+    with _classifiers_lock:
+        found = _classifiers.get(key)
+        if found is None:
+            found = IntentClassifier(flow.intents)
+            _classifiers[key] = found
+            while len(_classifiers) > MAX_CLASSIFIERS:
+                _classifiers.popitem(last=False)
+        _classifiers.move_to_end(key)
+        return found
+
+
+class SpeechService:
+    """Per-webhook access to capture settings, recordings and media-stream results."""
+
+    def __init__(self, services: Services) -> None:
+        """Bind to one webhook's services."""
+        self.services = services
+        self.config = services.config
+        self.mode = capture_mode(self.config)
+
+    def recognise_recording(self, url: str, grammar: list[str] | None = None) -> Heard:
+        """Fetch a <Record> result from Twilio and recognise it with Vosk."""
+        from speech.audio import AudioError, wav_to_pcm
+
+        model = speech_model(self.config.get("VOSK_MODEL"))
+        if model is None:
+            return Heard("", 0.0, "no_model")
+        try:
+            pcm = wav_to_pcm(fetch_recording(url, self.config), TELEPHONY_RATE)
+        except RecordingRefused as exc:
+            log.warning("security: refused RecordingUrl on foreign host %s (call %s)", exc,
+                        self.services.call_sid)
+            return Heard("", 0.0, "foreign_host")
+        except (RecordingUnavailable, AudioError) as exc:
+            log.warning("recording of call %s unusable: %s", self.services.call_sid, exc)
+            return Heard("", 0.0, "unavailable")
+        transcript = model.transcribe(pcm, TELEPHONY_RATE, grammar=grammar)
+        return Heard(transcript.text, transcript.confidence)
+
+    def streamed(self, token: str) -> Heard | None:
+        """What the media stream for this call and listen token heard, if it has finished."""
+        row = self.services.session.scalar(
+            select(HeardSpeech).where(HeardSpeech.call_sid == self.services.call_sid,
+                                      HeardSpeech.token == token))
+        if row is None:
+            return None
+        return Heard(row.text, row.confidence, None if row.text else row.ended_by or "no_input")
+
+
+def build_speech(services: Services) -> SpeechService:
+    """Service factory for ``ctx.services.get("speech")``."""
+    return SpeechService(services)
+

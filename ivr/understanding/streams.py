@@ -1,0 +1,158 @@
+"""Twilio Media Streams: hear the caller live, and move the call on as soon as they stop speaking."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from flask import Blueprint, current_app, request
+from flask_sock import Sock
+from sqlalchemy import select
+from twilio.request_validator import RequestValidator
+
+from ivr.db import unit_of_work
+from ivr.models import Call
+from ivr.twiml import media_stream_url
+from ivr.understanding.models import HeardSpeech
+from ivr.understanding.service import TELEPHONY_RATE, speech_model
+from ivr.understanding.telephony import redirect_call
+from ivr.webhooks import external_url, signed_url
+
+log = logging.getLogger(__name__)
+bp = Blueprint("speech_streams", __name__, url_prefix="/twilio")
+sock = Sock()
+
+#: Twilio sends a frame every 20 ms; this long without one means the stream is dead.
+RECEIVE_TIMEOUT = 10.0
+#: Endings after which the caller waits for us; "stop" and disconnects end with the call or
+#: with the Gather's timeout, which reaches the step webhook without our help.
+REDIRECT_AFTER = {"endpoint", "silence", "no_input", "max_duration"}
+
+
+@sock.route("/media", bp=bp)
+def media(ws: Any) -> None:
+    """One Media Streams websocket: connected, start, media…, stop (Twilio's message protocol)."""
+    validator = RequestValidator(current_app.config["TWILIO_AUTH_TOKEN"])
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not signature or not validator.validate(media_stream_url(signed_url()), {}, signature):
+        log.warning("security: refused media stream with a bad signature")
+        return
+    MediaSession(current_app.config, ws).run()
+
+
+class MediaSession:
+    """Feeds one stream's audio to a streaming recogniser and stores what it heard."""
+
+    def __init__(self, config: dict[str, Any], ws: Any) -> None:
+        """Bind to a websocket."""
+        self.config, self.ws = config, ws
+        self.call_sid = self.token = self.action = ""
+        self.recogniser: Any = None
+        self.frames = 0
+
+    def run(self) -> None:
+        """Read messages until end of speech, stop, or disconnect; never lose what was heard."""
+        ended_by = "disconnect"
+        try:
+            while True:
+                raw = self.ws.receive(timeout=RECEIVE_TIMEOUT)
+                if raw is None:
+                    ended_by = "timeout"
+                    break
+                message = _json(raw)
+                event = message.get("event")
+                if event == "start" and not self.start(message.get("start") or {}):
+                    return
+                if event == "media" and self.media(message.get("media") or {}):
+                    ended_by = self.recogniser.ended_by
+                    break
+                if event == "stop":
+                    ended_by = "stop"
+                    break
+        finally:
+            if self.recogniser is not None:
+                if ended_by == "disconnect":
+                    log.warning("media stream of call %s disconnected after %d frames", self.call_sid,
+                                self.frames)
+                self.finish(ended_by)
+
+    def start(self, start: dict[str, Any]) -> bool:
+        """Check the call waits for this stream and prepare the recogniser."""
+        params = start.get("customParameters") or {}
+        self.call_sid = str(start.get("callSid") or "")
+        self.token, self.action = str(params.get("token") or ""), str(params.get("action") or "")
+        if not self.call_sid or not self.token or not self._our_step_url(self.action):
+            log.warning("media stream without our parameters (call %s)", self.call_sid or "?")
+            return False
+        with unit_of_work() as session:
+            call = session.scalar(select(Call).where(Call.call_sid == self.call_sid))
+            waiting = _waits_for(call, self.token)
+        if not waiting:
+            log.warning("media stream for unknown or moved-on call %s", self.call_sid)
+            return False
+        model = speech_model(self.config.get("VOSK_MODEL"))
+        if model is None:
+            log.warning("media stream for call %s but no Vosk model is configured", self.call_sid)
+            return False
+        grammar = [w for w in str(params.get("grammar") or "").split("|") if w] or None
+        self.recogniser = model.stream(TELEPHONY_RATE, grammar,
+                                       no_input_timeout=float(params.get("no_input") or 8))
+        return True
+
+    def media(self, media: dict[str, Any]) -> bool:
+        """Feed one inbound frame; True at end of speech."""
+        from speech.audio import AudioError, ulaw_to_pcm
+
+        if self.recogniser is None or media.get("track", "inbound") != "inbound":
+            return False
+        try:
+            pcm = ulaw_to_pcm(str(media.get("payload") or ""))
+        except AudioError:
+            return False  # one bad frame is not worth ending the caller's turn for
+        self.frames += 1
+        return bool(self.recogniser.feed(pcm))
+
+    def finish(self, ended_by: str) -> None:
+        """Store the utterance (committed), then redirect the call to its step webhook."""
+        heard_at = time.perf_counter()
+        transcript = self.recogniser.result()
+        with unit_of_work() as session:
+            exists = session.scalar(select(HeardSpeech.id).where(
+                HeardSpeech.call_sid == self.call_sid, HeardSpeech.token == self.token))
+            if exists is None:
+                session.add(HeardSpeech(call_sid=self.call_sid, token=self.token, text=transcript.text,
+                                        confidence=transcript.confidence, ended_by=ended_by))
+            call = session.scalar(select(Call).where(Call.call_sid == self.call_sid))
+            still_waiting = _waits_for(call, self.token)
+        log.info("media stream of call %s ended by %s after %d frames", self.call_sid, ended_by, self.frames)
+        if ended_by not in REDIRECT_AFTER or not still_waiting or exists is not None:
+            return
+        try:  # after the commit, so the step webhook Twilio sends next finds the utterance
+            redirect_call(self.config, self.call_sid, self.action)
+        except Exception:  # noqa: BLE001 - network or API errors alike: the Gather moves the call on
+            log.exception("could not redirect call %s; its Gather timeout moves it on", self.call_sid)
+            return
+        log.info("call %s redirected %.0f ms after end of speech", self.call_sid,
+                 (time.perf_counter() - heard_at) * 1000)
+
+    def _our_step_url(self, url: str) -> bool:
+        """Redirect only to our own step webhook (parameters arrive unsigned)."""
+        step = external_url("twilio.step")
+        query = parse_qs(urlsplit(url).query)
+        return url.startswith(step) and query.get("n", [""])[0].isdigit()
+
+
+def _waits_for(call: Call | None, token: str) -> bool:
+    """Whether the call is live and still waits for the utterance of this listen token."""
+    return call is not None and not call.finished and call.variables.get("listen_token") == token
+
+
+def _json(raw: str | bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

@@ -1,0 +1,120 @@
+"""Callers say why they call (Twilio's speech recognition) and are routed by intent."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.understanding.conftest import events
+
+RETURNS_DE = "Rücksendungen und Umtausch melden Sie am schnellsten"
+
+
+def test_spoken_reason_in_the_main_menu_is_routed_without_asking_again(phone, history):
+    caller = phone()
+    caller.dial()
+    caller.say("meine schuhe passen nicht ich will sie zurückgeben")
+    assert caller.heard.startswith(RETURNS_DE)
+    assert "Sagen Sie mir kurz" not in " ".join(caller.transcript)
+    caller.hang_up()
+    [entry] = history()
+    assert entry["intent"] == "return_refund"
+    [intent] = events(entry, "intent")
+    assert intent["text"] == "meine schuhe passen nicht ich will sie zurückgeben"
+    assert intent["intent"] == "return_refund"
+    assert intent["confidence"] >= 0.6
+    assert intent["runner_up"] and "runner_up_confidence" in intent
+    assert {"node": "ask_why", "intent": "return_refund", "confirmed": False,
+            "next": "returns_info"} in events(entry, "route")
+
+
+def test_english_caller_is_routed_in_english(phone, history):
+    caller = phone()
+    caller.dial()
+    caller.press("9")
+    caller.say("I would like to send back the jacket I bought")
+    assert caller.heard.startswith("The quickest way to return or exchange an item")
+    caller.hang_up()
+    assert history()[0]["intent"] == "return_refund"
+
+
+def test_unclear_reason_is_asked_again_then_routed(phone, history):
+    caller = phone()
+    caller.dial()
+    turn = caller.say("äh ja hallo")
+    assert caller.heard.startswith("Das habe ich leider nicht verstanden.")
+    assert turn.verb == "Gather" and turn.attrs["input"] == "dtmf speech"
+    turn = caller.say("ich habe eine frage zu meiner rechnung")
+    assert turn.verb == "Enqueue" and turn.target == "service"
+    caller.hang_up()
+    [entry] = history()
+    assert entry["intent"] == "payment_invoice"
+    assert [t["text"] for t in events(entry, "transcript")] == ["ich habe eine frage zu meiner rechnung"]
+
+
+def test_second_failure_goes_to_a_person(phone, history):
+    caller = phone()
+    caller.dial()
+    caller.say("äh ja hallo")
+    turn = caller.say("das wetter ist heute schön")
+    assert "verbinde Sie mit einem Mitarbeiter" in caller.heard
+    assert turn.verb == "Enqueue"
+    caller.hang_up()
+    [entry] = history()
+    assert {"node": "ask_why", "next": "agent_hours", "reason": "not understood"} in events(entry, "route")
+
+
+def test_silence_after_a_failed_attempt_goes_to_a_person(phone):
+    caller = phone()
+    caller.dial()
+    caller.say("äh ja hallo")
+    turn = caller.silence()
+    assert "verbinde Sie mit einem Mitarbeiter" in caller.heard
+    assert turn.verb == "Enqueue"
+
+
+@pytest.mark.usefixtures("strict_hotline")
+@pytest.mark.parametrize("answer", ["say", "press"])
+def test_unsure_intent_is_confirmed_by_voice_or_key(phone, history, answer):
+    caller = phone()
+    caller.dial()
+    caller.say("meine schuhe passen nicht ich will sie zurückgeben")
+    assert caller.heard.startswith("Geht es um eine Rücksendung?")
+    assert "drücken Sie die 1 für ja" in caller.heard
+    if answer == "say":
+        caller.say("ja genau")
+    else:
+        caller.press("1")
+    assert caller.heard.startswith(RETURNS_DE)
+    caller.hang_up()
+    [entry] = history()
+    assert entry["intent"] == "return_refund"
+    assert {"node": "ask_why", "intent": "return_refund", "confirmed": True,
+            "next": "returns_info"} in events(entry, "route")
+
+
+@pytest.mark.usefixtures("strict_hotline")
+def test_rejected_guess_is_asked_again_and_the_second_failure_goes_to_a_person(phone):
+    caller = phone()
+    caller.dial()
+    caller.say("meine schuhe passen nicht ich will sie zurückgeben")
+    caller.say("nein")
+    assert caller.heard.startswith("Das habe ich leider nicht verstanden.")
+    turn = caller.say("äh hallo")
+    assert "verbinde Sie mit einem Mitarbeiter" in caller.heard
+    assert turn.verb == "Enqueue"
+
+
+def test_zero_during_the_question_is_a_person(phone):
+    caller = phone()
+    caller.dial()
+    caller.say("äh ja hallo")
+    turn = caller.press("0")
+    assert turn.verb == "Enqueue"
+
+
+def test_keypad_mode_sends_spoken_requests_to_the_menu(app, phone):
+    app.config["SPEECH_MODE"] = "off"
+    caller = phone()
+    turn = caller.dial()
+    assert turn.attrs["input"] == "dtmf"
+    assert "Oder sagen Sie uns" not in caller.heard
