@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, abort, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
@@ -61,7 +61,7 @@ def show(number: str) -> ResponseReturnValue:
         order = session.scalar(select(Order).where(Order.order_number == number)) \
             if ORDER_NUMBER.match(number) else None
         if order is None:
-            abort(404)
+            return jsonify(error="no such order"), 404
         return jsonify(order_as_dict(order))
 
 

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import requests
 
-from ivr.models.order import ORDER_STATUSES
+from ivr.models.order import OPEN_STATUSES, ORDER_STATUSES
 from ivr.orders.source import OrderInfo, SourceUnavailable, mask_order_number
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ class HttpOrderSource:
         data = self._get(self.phone_url.format(phone=quote(phone, safe="")), "by phone")
         found = [self._info(d) for d in data if isinstance(d, dict)] if isinstance(data, list) else (
             [self._info(data)] if isinstance(data, dict) else [])
-        open_ = [o for o in found if o.status not in {"delivered", "cancelled", "returned", "refunded"}]
+        open_ = [o for o in found if o.status in OPEN_STATUSES]
         return max(open_, key=lambda o: o.ordered_at or date.min, default=None)
 
     def _get(self, url: str, what: str) -> Any:
