@@ -1,0 +1,1 @@
+"""Pure speech and language: audio, Vosk recognition, intents, spoken numbers."""

@@ -46,6 +46,18 @@ def test_common_requests_are_understood(utterance: str, intent: str) -> None:
     assert classify(utterance).intent == intent
 
 
+def test_rambling_and_misheard_callers() -> None:
+    rambling = (
+        "ja hallo guten tag äh ich hab da mal eine frage und zwar hab ich letzte woche bei ihnen "
+        "einen wasserkocher bestellt und der kam heute an aber der karton war total eingedrückt "
+        "und der deckel ist abgebrochen"
+    )
+    assert classify(rambling).intent == "delivery_issue"
+    assert classify("ich will mit einem mit arbeiter sprechen").intent == "agent"
+    assert classify("ich möchte meine bestellung storniren").intent == "cancel_change"
+    assert classify("mein pass wort geht nicht mehr").intent == "account_data"
+
+
 def test_off_topic_and_noise_is_other() -> None:
     assert classify("ich wollte eigentlich den pizzaservice anrufen").intent == "other"
     assert classify("ähm").intent == "other"
