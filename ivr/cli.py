@@ -150,6 +150,11 @@ from ivr.orders.cli import apikeys, orders  # noqa: E402
 
 main.add_command(orders)
 main.add_command(apikeys)
+from speech.cli import intent_cli, numbers_cli, speech_cli  # noqa: E402
+
+main.add_command(intent_cli, "intent")
+main.add_command(numbers_cli, "numbers")
+main.add_command(speech_cli, "speech")
 
 
 if __name__ == "__main__":

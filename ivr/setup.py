@@ -31,3 +31,15 @@ def warm_up(app: Flask) -> None:
         app.logger.warning("could not preload the flow %s", app.config["FLOW_NAME"])
     finally:
         session_factory(app).kw["bind"].dispose()  # no connections shared across fork
+    warm_up_speech(app)
+
+
+def warm_up_speech(app: Flask) -> None:
+    """Load the Vosk model and the intent classifier before forking: workers share their memory."""
+    from ivr.understanding.service import describe_speech_setup, speech_model
+    from speech.intents import default_classifier
+
+    app.logger.info(describe_speech_setup(app.config))
+    if app.config.get("SPEECH_MODE") == "vosk":
+        speech_model(app.config.get("VOSK_MODEL"))
+    default_classifier()

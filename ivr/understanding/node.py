@@ -92,6 +92,8 @@ class AskIntentNode(Node):
         if data.digits:
             return self.keys(ctx, data.digits[0], candidate)
         heard = self.heard(ctx, data)
+        if heard.problem == "foreign_host":
+            ctx.log("security", node=self.id, reason="RecordingUrl on a foreign host refused")
         if heard.problem or not heard.text.strip():
             reason = "no_match" if heard.problem in ("foreign_host", "unavailable") else "no_input"
             return self.fail(ctx, reason, problem=heard.problem)

@@ -46,7 +46,14 @@ def fetch_recording(url: str, config: dict[str, Any], session: requests.Session 
     extra = _extra_hosts(config)
     if not is_media_host(url, extra):
         raise RecordingRefused(urlsplit(url).netloc)
-    http = session or requests.Session()
+    if session is None:
+        with requests.Session() as own:
+            return _fetch(own, url, config, extra)
+    return _fetch(session, url, config, extra)
+
+
+def _fetch(http: requests.Session, url: str, config: dict[str, Any], extra: list[str]) -> bytes:
+    """GET, retrying briefly while Twilio still answers 404."""
     attempt = 0
     while True:
         resp = _follow(http, url, config, extra)
