@@ -73,7 +73,8 @@ def eval_command(tsv: TextIO) -> None:
         acc = counts["correct"] / counts["total"]
         click.echo(f"{lang}: {acc:.1%} ({counts['correct']}/{counts['total']})")
     labels = [label for label in LABELS if label in confusion or any(label in c for c in confusion.values())]
-    labels += sorted({p for c in confusion.values() for p in c} | set(confusion) - set(labels))
+    extra = {p for c in confusion.values() for p in c} | set(confusion)
+    labels += sorted(extra - set(labels))  # admin-defined labels after the built-in ones
     click.echo("\nlabel              accuracy")
     for label in labels:
         total = sum(confusion[label].values())

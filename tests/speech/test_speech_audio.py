@@ -37,6 +37,7 @@ def test_8bit_recording_is_widened() -> None:
     assert len(pcm) == 4000
 
 
+@pytest.mark.audio
 def test_mulaw_wav_is_decoded(tmp_path: Path) -> None:
     if not shutil.which("sox"):
         pytest.skip("sox needed")
@@ -47,6 +48,7 @@ def test_mulaw_wav_is_decoded(tmp_path: Path) -> None:
     assert len(pcm) == 8000
 
 
+@pytest.mark.audio
 def test_mp3_needs_ffmpeg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     if not shutil.which("ffmpeg"):
         pytest.skip("ffmpeg needed to make the MP3")

@@ -43,6 +43,8 @@ def test_intent_eval_reports_accuracy_and_confusion(tmp_path: Path) -> None:
     assert "de: 100.0% (2/2)" in result.output
     assert "en: 100.0% (1/1)" in result.output
     assert "confusion" in result.output
+    rows = [line.split()[0] for line in result.output.split("confusion")[1].splitlines()[2:]]
+    assert rows == ["order_status", "agent", "callback"]
 
 
 def test_numbers_parse(tmp_path: Path) -> None:
