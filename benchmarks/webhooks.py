@@ -2,7 +2,7 @@
 
     python benchmarks/webhooks.py --calls 50 --think 1.0              # SQLite
     python benchmarks/webhooks.py --calls 50 --think 1.0 \
-        --database postgresql+psycopg://postgres@127.0.0.1:5432/test  # PostgreSQL (dropped and recreated!)
+        --database postgresql+psycopg://postgres@127.0.0.1:5432/test  # PostgreSQL (a scratch database beside it)
 
 ``--think`` is the time a caller spends listening between webhooks; 0 measures saturation.
 """
@@ -56,12 +56,17 @@ class TimedTransport(OverHttp):
         return resp.status_code, resp.text
 
 
-def reset_postgres(url: str) -> None:
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+def scratch_postgres(url: str, drop: bool = False) -> str:
+    """Create (or drop) a scratch database beside the given one; returns its URL."""
+    base = make_url(url)
+    name = "ivr_bench_webhooks"
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        if not drop:
+            conn.execute(text(f"CREATE DATABASE {name}"))
     engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 def start_server(env: dict[str, str], port: int, workers: int | None) -> subprocess.Popen[bytes]:
@@ -123,7 +128,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database or f"sqlite:///{tmp}/bench.db"
         if url.startswith("postgresql"):
-            reset_postgres(url)
+            url = scratch_postgres(url)
         env = {**os.environ, "IVR_DATABASE_URL": url, "IVR_INSTANCE_PATH": tmp,
                "TWILIO_AUTH_TOKEN": TOKEN, "IVR_PUBLIC_URL": f"http://127.0.0.1:{args.port}"}
         server = start_server(env, args.port, args.workers)
@@ -140,6 +145,8 @@ def main() -> None:
         elapsed = time.perf_counter() - start
         server.terminate()
         server.wait(10)
+        if url.startswith("postgresql"):
+            scratch_postgres(args.database, drop=True)
 
     calls = args.calls * args.walks - len(errors)
     backend = make_url(url).get_backend_name()

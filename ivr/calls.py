@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from ivr.flows.engine import resume_flow, start_flow
 from ivr.flows.nodes.base import CallState, Context
 from ivr.flows.steps import CallerInput, Event, Step
-from ivr.flows.store import flow_of, latest_version
+from ivr.flows.store import flow_by_id, flow_of, latest_version
 from ivr.history import get_or_create_customer, log_events
 from ivr.models import Call, Interaction
 from ivr.models._types import utcnow
@@ -74,7 +74,7 @@ def continue_call(session: Session, call_sid: str, step_number: int | None, data
         return None
     if step_number != call.step or call.finished:
         return call.last_response
-    flow = flow_of(call.flow_version)
+    flow = flow_by_id(session, call.flow_version_id)
     interaction = call.interaction
     # Deep copies: the ORM compares old and new JSON values, and a nested dict changed in
     # place would compare equal to itself and never be written.

@@ -10,6 +10,9 @@ from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
+# Alembic's INFO lines ("setup plugin …", "Context impl …") bury the CLI's own output.
+logging.getLogger("alembic").setLevel(logging.WARNING)
+
 
 def alembic_config(url: str) -> Config:
     """Return an Alembic config pointing at our migrations and the given database."""
@@ -21,5 +24,4 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Migrate the database at ``url`` to ``revision``."""
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     command.upgrade(alembic_config(url), revision)

@@ -23,6 +23,7 @@ import ivr.models  # noqa: F401
 import ivr.plugins  # noqa: F401
 from ivr import create_app
 from ivr.db import Base, session_factory
+from ivr.flows.store import _parsed as flow_cache
 from ivr.flows.store import load_shipped_flows
 from ivr.migrate import upgrade
 from ivr.simulator import InProcess, Phone
@@ -81,6 +82,7 @@ def app(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> I
         for table in reversed(Base.metadata.sorted_tables):
             if table.name in existing:  # test_migrations checks that every model has its table
                 session.execute(delete(table))
+        flow_cache.clear()  # version ids restart on an emptied SQLite database
         load_shipped_flows(session)
         session.commit()
     engine = session_factory(app).kw["bind"]

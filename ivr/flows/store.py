@@ -45,6 +45,14 @@ def list_flows(session: Session) -> list[FlowVersion]:
     ))
 
 
+def flow_by_id(session: Session, version_id: int) -> Flow:
+    """The parsed flow of a version id, without loading its source once it is cached."""
+    flow = _parsed.get(version_id)
+    if flow is None:
+        flow = flow_of(session.get_one(FlowVersion, version_id))
+    return flow
+
+
 def flow_of(version: FlowVersion) -> Flow:
     """The parsed flow of a version; versions are immutable, so parse each once per process."""
     flow = _parsed.get(version.id)
