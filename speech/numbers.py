@@ -115,7 +115,7 @@ class _Builder:
                 chunk.expect = "fill"
             elif word in EN_TENS:
                 chunk.expect = "unit"
-        self._target().append(chunk)
+        self.target().append(chunk)
         self.gap = 0
 
     @staticmethod
@@ -148,7 +148,7 @@ class _Builder:
         prev.set_value()
         return True
 
-    def _target(self) -> list[_Chunk]:
+    def target(self) -> list[_Chunk]:
         """The list new chunks go to (the number, or the negated part of a correction)."""
         if self.mode == "negating" and self.negated is not None:
             return self.negated
@@ -213,7 +213,7 @@ def _collapse_repeat(chunks: list[_Chunk]) -> list[_Chunk]:
     flat = "".join(c.digits for c in chunks)
     for k in range(1, len(chunks)):
         first = "".join(c.digits for c in chunks[:k])
-        if chunks[k].gap >= 0 and len(first) >= 3 and first * 2 == flat and chunks[k].after_pause:
+        if len(first) >= 3 and first * 2 == flat and chunks[k].after_pause:
             return chunks[:k]
     return chunks
 
@@ -259,7 +259,7 @@ def parse_digits(text: str, lang: str | None = None) -> str | None:
             repeat = REPEATERS[word]
         elif _is_number_word(words, i):
             for _ in range(repeat):
-                target = builder._target()
+                target = builder.target()
                 before = len(target)
                 if word.isdigit():
                     builder.add(int(word), word, numeral=word)
