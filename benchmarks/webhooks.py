@@ -70,15 +70,39 @@ def scratch_postgres(url: str, drop: bool = False) -> str:
 
 
 def start_server(env: dict[str, str], port: int, workers: int | None) -> subprocess.Popen[bytes]:
-    subprocess.run([sys.executable, "-m", "ivr.cli", "db", "upgrade"], env=env, check=True,
-                   stdout=subprocess.DEVNULL)
-    subprocess.run([sys.executable, "-c", "from ivr import create_app; from ivr.setup import "
-                    "prepare_instance; prepare_instance(create_app())"], env=env, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "ivr.cli", "db", "upgrade"], env=env, check=True, stdout=subprocess.DEVNULL
+    )
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from ivr import create_app; from ivr.setup import "
+            "prepare_instance; prepare_instance(create_app())",
+        ],
+        env=env,
+        check=True,
+    )
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "--chdir", str(ROOT),
-         "--bind", f"127.0.0.1:{port}", *(["--workers", str(workers)] if workers else []),
-         "--access-logfile", "/dev/null",
-         "--log-level", "warning", "wsgi:app"], env=env)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            str(ROOT / "gunicorn.conf.py"),
+            "--chdir",
+            str(ROOT),
+            "--bind",
+            f"127.0.0.1:{port}",
+            *(["--workers", str(workers)] if workers else []),
+            "--access-logfile",
+            "/dev/null",
+            "--log-level",
+            "warning",
+            "wsgi:app",
+        ],
+        env=env,
+    )
     for _ in range(100):
         try:
             requests.get(f"http://127.0.0.1:{port}/health", timeout=1)
@@ -89,8 +113,9 @@ def start_server(env: dict[str, str], port: int, workers: int | None) -> subproc
     raise SystemExit("gunicorn did not start")
 
 
-def walk(base: str, timings: dict[str, list[float]], lock: threading.Lock, think: float, n: int,
-         errors: list[str]) -> None:
+def walk(
+    base: str, timings: dict[str, list[float]], lock: threading.Lock, think: float, n: int, errors: list[str]
+) -> None:
     transport = TimedTransport(base, timings, lock)
     rng = random.Random(threading.get_ident())
     time.sleep(rng.uniform(0, think * 2))  # callers do not all dial in the same millisecond
@@ -129,15 +154,22 @@ def main() -> None:
         url = args.database or f"sqlite:///{tmp}/bench.db"
         if url.startswith("postgresql"):
             url = scratch_postgres(url)
-        env = {**os.environ, "IVR_DATABASE_URL": url, "IVR_INSTANCE_PATH": tmp,
-               "TWILIO_AUTH_TOKEN": TOKEN, "IVR_PUBLIC_URL": f"http://127.0.0.1:{args.port}"}
+        env = {
+            **os.environ,
+            "IVR_DATABASE_URL": url,
+            "IVR_INSTANCE_PATH": tmp,
+            "TWILIO_AUTH_TOKEN": TOKEN,
+            "IVR_PUBLIC_URL": f"http://127.0.0.1:{args.port}",
+        }
         server = start_server(env, args.port, args.workers)
         timings: dict[str, list[float]] = defaultdict(list)
         lock, errors = threading.Lock(), []
         base = f"http://127.0.0.1:{args.port}"
         start = time.perf_counter()
-        threads = [threading.Thread(target=walk, args=(base, timings, lock, args.think, args.walks, errors))
-                   for _ in range(args.calls)]
+        threads = [
+            threading.Thread(target=walk, args=(base, timings, lock, args.think, args.walks, errors))
+            for _ in range(args.calls)
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -150,17 +182,23 @@ def main() -> None:
 
     calls = args.calls * args.walks - len(errors)
     backend = make_url(url).get_backend_name()
-    print(f"\n{backend}: {args.calls} concurrent calls x {args.walks} walks, think {args.think}s, "
-          f"workers: {args.workers or 'gunicorn.conf.py'}; {calls} calls in {elapsed:.1f}s = {calls / elapsed:.1f} calls/s; "
-          f"errors: {len(errors)}")
+    print(
+        f"\n{backend}: {args.calls} concurrent calls x {args.walks} walks, think {args.think}s, "
+        f"workers: {args.workers or 'gunicorn.conf.py'}; {calls} calls in {elapsed:.1f}s = {calls / elapsed:.1f} calls/s; "
+        f"errors: {len(errors)}"
+    )
     print("\n| webhook | requests | p50 ms | p99 ms | max ms |\n|---|---|---|---|---|")
     everything: list[float] = []
     for name, values in sorted(timings.items()):
         everything += values
         q = statistics.quantiles(values, n=100)
-        print(f"| {name} | {len(values)} | {q[49] * 1000:.1f} | {q[98] * 1000:.1f} | {max(values) * 1000:.1f} |")
+        print(
+            f"| {name} | {len(values)} | {q[49] * 1000:.1f} | {q[98] * 1000:.1f} | {max(values) * 1000:.1f} |"
+        )
     q = statistics.quantiles(everything, n=100)
-    print(f"| all | {len(everything)} | {q[49] * 1000:.1f} | {q[98] * 1000:.1f} | {max(everything) * 1000:.1f} |")
+    print(
+        f"| all | {len(everything)} | {q[49] * 1000:.1f} | {q[98] * 1000:.1f} | {max(everything) * 1000:.1f} |"
+    )
     for err in errors[:5]:
         print("error:", err)
 

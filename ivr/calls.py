@@ -40,8 +40,13 @@ class IncomingCall:
     to_number: str | None
 
 
-def start_call(session: Session, incoming: IncomingCall, config: dict[str, Any],
-               render: Renderer, now: datetime | None = None) -> str:
+def start_call(
+    session: Session,
+    incoming: IncomingCall,
+    config: dict[str, Any],
+    render: Renderer,
+    now: datetime | None = None,
+) -> str:
     """Create the call and its history entry and answer with the flow's first step."""
     call = _load_call(session, incoming.call_sid)
     if call is not None:  # Twilio retried the incoming-call webhook
@@ -57,13 +62,26 @@ def start_call(session: Session, incoming: IncomingCall, config: dict[str, Any],
     ctx = Context(flow, state, now or utcnow(), _services(session, config, incoming.call_sid, caller))
     ctx.log("call_started", flow=flow.name, flow_version=version.version)
     step = start_flow(ctx)
-    call = Call(call_sid=incoming.call_sid, interaction_id=interaction.id, flow_version_id=version.id,
-                node=state.node, language=state.language, step=1)
+    call = Call(
+        call_sid=incoming.call_sid,
+        interaction_id=interaction.id,
+        flow_version_id=version.id,
+        node=state.node,
+        language=state.language,
+        step=1,
+    )
     return _save(session, call, interaction, ctx, step, render)
 
 
-def continue_call(session: Session, call_sid: str, step_number: int | None, data: CallerInput,
-                  config: dict[str, Any], render: Renderer, now: datetime | None = None) -> str | None:
+def continue_call(
+    session: Session,
+    call_sid: str,
+    step_number: int | None,
+    data: CallerInput,
+    config: dict[str, Any],
+    render: Renderer,
+    now: datetime | None = None,
+) -> str | None:
     """Apply the caller's input to the waiting node; None when the call is unknown.
 
     A webhook whose step number is not the current one is a retry or a stale duplicate:
@@ -78,17 +96,26 @@ def continue_call(session: Session, call_sid: str, step_number: int | None, data
     interaction = call.interaction
     # Deep copies: the ORM compares old and new JSON values, and a nested dict changed in
     # place would compare equal to itself and never be written.
-    state = CallState(node=call.node, language=call.language, variables=copy.deepcopy(call.variables),
-                      counters=copy.deepcopy(call.counters))
-    ctx = Context(flow, state, now or utcnow(),
-                  _services(session, config, call_sid, _caller_of(interaction)))
+    state = CallState(
+        node=call.node,
+        language=call.language,
+        variables=copy.deepcopy(call.variables),
+        counters=copy.deepcopy(call.counters),
+    )
+    ctx = Context(flow, state, now or utcnow(), _services(session, config, call_sid, _caller_of(interaction)))
     step = resume_flow(ctx, data)
     call.step += 1
     return _save(session, call, interaction, ctx, step, render)
 
 
-def record_status(session: Session, call_sid: str, status: str, duration: int | None,
-                  params: dict[str, str | None], config: dict[str, Any]) -> Interaction:
+def record_status(
+    session: Session,
+    call_sid: str,
+    status: str,
+    duration: int | None,
+    params: dict[str, str | None],
+    config: dict[str, Any],
+) -> Interaction:
     """Record a status callback; a call we never saw (failed before answering) is logged too."""
     interaction = session.scalar(select(Interaction).where(Interaction.call_sid == call_sid))
     if interaction is None:
@@ -120,16 +147,22 @@ def _outcome(call: Call | None, status: str) -> str:
 
 def _interaction_for(session: Session, incoming: IncomingCall, caller: str | None) -> Interaction:
     customer = get_or_create_customer(session, caller)
-    interaction = Interaction(customer_id=customer.id if customer else None, channel="voice",
-                              call_sid=incoming.call_sid, direction="inbound",
-                              from_number=caller or incoming.from_number, to_number=incoming.to_number)
+    interaction = Interaction(
+        customer_id=customer.id if customer else None,
+        channel="voice",
+        call_sid=incoming.call_sid,
+        direction="inbound",
+        from_number=caller or incoming.from_number,
+        to_number=incoming.to_number,
+    )
     session.add(interaction)
     session.flush()
     return interaction
 
 
-def _save(session: Session, call: Call, interaction: Interaction, ctx: Context, step: Step,
-          render: Renderer) -> str:
+def _save(
+    session: Session, call: Call, interaction: Interaction, ctx: Context, step: Step, render: Renderer
+) -> str:
     state = ctx.state
     call.node, call.language = state.node, state.language
     call.variables, call.counters = state.variables, state.counters
@@ -157,5 +190,10 @@ def _caller_of(interaction: Interaction) -> str | None:
 
 
 def _services(session: Session, config: dict[str, Any], call_sid: str, caller: str | None) -> Services:
-    return Services(session=session, config=config, call_sid=call_sid, caller=caller,
-                    speech_gather=config.get("SPEECH_MODE") == "twilio")
+    return Services(
+        session=session,
+        config=config,
+        call_sid=call_sid,
+        caller=caller,
+        speech_gather=config.get("SPEECH_MODE") == "twilio",
+    )

@@ -117,7 +117,8 @@ def flows_list() -> None:
     """List flows with their newest version."""
     with unit_of_work() as session:
         for v in list_flows(session):
-            click.echo(f"{v.name}\tv{v.version}\t{v.created_at:%Y-%m-%d %H:%M}\t{v.author}\t{v.checksum[:12]}")
+            created = f"{v.created_at:%Y-%m-%d %H:%M}"
+            click.echo(f"{v.name}\tv{v.version}\t{created}\t{v.author}\t{v.checksum[:12]}")
 
 
 @main.command()

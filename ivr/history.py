@@ -31,19 +31,30 @@ def get_or_create_customer(session: Session, phone: str | None) -> Customer | No
     return customer
 
 
-def log_events(session: Session, interaction: Interaction, events: Iterable[Event],
-               at: datetime | None = None) -> None:
+def log_events(
+    session: Session, interaction: Interaction, events: Iterable[Event], at: datetime | None = None
+) -> None:
     """Append events to an interaction's log, in order."""
     events = list(events)
     if not events:
         return
-    last = session.scalar(
-        select(func.max(InteractionEvent.seq)).where(InteractionEvent.interaction_id == interaction.id)
-    ) or 0
+    last = (
+        session.scalar(
+            select(func.max(InteractionEvent.seq)).where(InteractionEvent.interaction_id == interaction.id)
+        )
+        or 0
+    )
     when = at or utcnow()
     for offset, event in enumerate(events, start=1):
-        session.add(InteractionEvent(interaction_id=interaction.id, seq=last + offset,
-                                     kind=event.kind, at=when, data=_clean(event.data)))
+        session.add(
+            InteractionEvent(
+                interaction_id=interaction.id,
+                seq=last + offset,
+                kind=event.kind,
+                at=when,
+                data=_clean(event.data),
+            )
+        )
 
 
 def _clean(data: dict[str, Any]) -> dict[str, Any]:
@@ -78,7 +89,6 @@ def interaction_as_dict(interaction: Interaction) -> dict[str, Any]:
         "intent": interaction.intent,
         "language": interaction.language,
         "events": [
-            {"seq": e.seq, "kind": e.kind, "at": e.at.isoformat(), "data": e.data}
-            for e in interaction.events
+            {"seq": e.seq, "kind": e.kind, "at": e.at.isoformat(), "data": e.data} for e in interaction.events
         ],
     }

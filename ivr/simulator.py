@@ -96,8 +96,13 @@ def _spoken(el: ET.Element) -> str:
 class Phone:
     """A caller: dial, press keys, speak, stay silent, hang up."""
 
-    def __init__(self, transport: Transport, from_number: str = "+4915112345678",
-                 to_number: str = "+4930123456789", call_sid: str | None = None) -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        from_number: str = "+4915112345678",
+        to_number: str = "+4930123456789",
+        call_sid: str | None = None,
+    ) -> None:
         self.transport = transport
         self.from_number, self.to_number = from_number, to_number
         self.call_sid = call_sid or f"CA{uuid.uuid4().hex}"
@@ -107,9 +112,15 @@ class Phone:
 
     def params(self, **extra: str) -> dict[str, str]:
         """The parameters Twilio sends with every voice webhook."""
-        base = {"CallSid": self.call_sid, "AccountSid": "AC" + "0" * 32, "From": self.from_number,
-                "To": self.to_number, "Direction": "inbound", "CallStatus": "in-progress",
-                "ApiVersion": "2010-04-01"}
+        base = {
+            "CallSid": self.call_sid,
+            "AccountSid": "AC" + "0" * 32,
+            "From": self.from_number,
+            "To": self.to_number,
+            "Direction": "inbound",
+            "CallStatus": "in-progress",
+            "ApiVersion": "2010-04-01",
+        }
         return {**base, **{k: v for k, v in extra.items() if v is not None}}
 
     def _send(self, url: str, **extra: str) -> Turn:
@@ -152,8 +163,9 @@ class Phone:
         """How the wait in an <Enqueue> ended (bridged, hangup, queue-full, ...)."""
         return self._send(self._action(), QueueResult=result)
 
-    def record(self, url: str = "https://api.twilio.com/2010-04-01/Accounts/AC0/Recordings/RE1",
-               duration: int = 10) -> Turn:
+    def record(
+        self, url: str = "https://api.twilio.com/2010-04-01/Accounts/AC0/Recordings/RE1", duration: int = 10
+    ) -> Turn:
         """Leave a recording."""
         return self._send(self._action(), RecordingUrl=url, RecordingDuration=str(duration))
 
@@ -169,6 +181,17 @@ class Phone:
 
 class SimulatorError(Exception):
     """The conversation could not go on (bad script line, unexpected answer)."""
+
+
+#: Script commands that act: name → (phone, argument) → the answer heard.
+ACTIONS: dict[str, Any] = {
+    "press": lambda phone, arg: phone.press(arg),
+    "say": lambda phone, arg: phone.say(arg.strip("\"'")),
+    "silence": lambda phone, _arg: phone.silence(),
+    "dial-result": lambda phone, arg: phone.dial_result(arg),
+    "queue-result": lambda phone, arg: phone.queue_result(arg),
+    "record": lambda phone, arg: phone.record(*shlex.split(arg)[:1]),
+}
 
 
 def run_script(phone: Phone, lines: list[str], echo: Any = print) -> None:
@@ -188,20 +211,18 @@ def run_script(phone: Phone, lines: list[str], echo: Any = print) -> None:
             continue
         if command == "expect-verb":
             if not phone.turn or (phone.turn.verb or "").lower() != arg.lower():
-                raise SimulatorError(f"line {number}: expected <{arg}>, got <{phone.turn and phone.turn.verb}>")
+                raise SimulatorError(
+                    f"line {number}: expected <{arg}>, got <{phone.turn and phone.turn.verb}>"
+                )
             continue
         if command == "hangup":
             phone.hang_up(arg or "completed")
             echo("☎  (caller hangs up)")
             return
-        actions = {"press": lambda: phone.press(arg), "say": lambda: phone.say(arg.strip("\"'")),
-                   "silence": phone.silence, "dial-result": lambda: phone.dial_result(arg),
-                   "queue-result": lambda: phone.queue_result(arg),
-                   "record": lambda: phone.record(*shlex.split(arg)[:1])}
-        if command not in actions:
+        if command not in ACTIONS:
             raise SimulatorError(f"line {number}: unknown command '{command}'")
         echo(f"→  {line}")
-        actions[command]()
+        ACTIONS[command](phone, arg)
         _show(phone, echo)
     if phone.turn and phone.turn.verb == "Hangup":
         phone.hang_up()
@@ -225,8 +246,12 @@ def interactive(phone: Phone) -> None:
     _show(phone, click.echo)
     while phone.turn and phone.turn.verb not in ("Hangup", None):
         verb = phone.turn.verb
-        hint = {"Gather": "keys, \"speech, Enter = silence", "Dial": "completed/no-answer/busy",
-                "Enqueue": "bridged/hangup/queue-full", "Record": "Enter = leave a message"}.get(verb, "")
+        hint = {
+            "Gather": 'keys, "speech, Enter = silence',
+            "Dial": "completed/no-answer/busy",
+            "Enqueue": "bridged/hangup/queue-full",
+            "Record": "Enter = leave a message",
+        }.get(verb, "")
         answer = click.prompt(f"[{hint}, q = hang up]", default="", show_default=False)
         if answer == "q":
             break

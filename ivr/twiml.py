@@ -36,8 +36,11 @@ class Voices:
         if prompt.url:
             parent.play(prompt.url)
         if prompt.text:
-            parent.say(prompt.text, language=LOCALES.get(prompt.lang, prompt.lang),
-                       voice=self.by_language.get(prompt.lang))
+            parent.say(
+                prompt.text,
+                language=LOCALES.get(prompt.lang, prompt.lang),
+                voice=self.by_language.get(prompt.lang),
+            )
 
 
 def render_step(step: Step, action: str, voices: Voices, wait_url: str | None = None) -> str:
@@ -65,14 +68,26 @@ def render_step(step: Step, action: str, voices: Voices, wait_url: str | None = 
     for prompt in step.prompts:
         voices.say(response, prompt)
     if isinstance(verb, Dial):
-        response.dial(verb.number, action=action, method="POST", timeout=verb.timeout,
-                      caller_id=verb.caller_id)
+        response.dial(
+            verb.number, action=action, method="POST", timeout=verb.timeout, caller_id=verb.caller_id
+        )
     elif isinstance(verb, Enqueue):
-        response.enqueue(verb.queue, action=action, method="POST", wait_url=wait_url,
-                         wait_url_method="POST" if wait_url else None)
+        response.enqueue(
+            verb.queue,
+            action=action,
+            method="POST",
+            wait_url=wait_url,
+            wait_url_method="POST" if wait_url else None,
+        )
     elif isinstance(verb, Record):
-        response.record(action=action, method="POST", max_length=verb.max_length,
-                        timeout=verb.timeout, play_beep=True, finish_on_key="#")
+        response.record(
+            action=action,
+            method="POST",
+            max_length=verb.max_length,
+            timeout=verb.timeout,
+            play_beep=True,
+            finish_on_key="#",
+        )
         response.redirect(action, method="POST")  # nothing recorded: still come back
     elif isinstance(verb, Hangup):
         response.hangup()
@@ -89,8 +104,14 @@ def _render_listen(response: VoiceResponse, step: Step, verb: Listen, action: st
     stream.parameter(name="no_input", value=str(verb.no_input))
     if verb.grammar:
         stream.parameter(name="grammar", value="|".join(verb.grammar))
-    gather = response.gather(input="dtmf", action=action, method="POST", timeout=verb.timeout,
-                             num_digits=1, action_on_empty_result=True)
+    gather = response.gather(
+        input="dtmf",
+        action=action,
+        method="POST",
+        timeout=verb.timeout,
+        num_digits=1,
+        action_on_empty_result=True,
+    )
     for prompt in step.prompts:
         voices.say(gather, prompt)
     return str(response)

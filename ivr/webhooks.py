@@ -105,8 +105,9 @@ def voice() -> str:
         return render_fallback("de", voices(), current_app.config["FALLBACK_NUMBER"])
     incoming = IncomingCall(call_sid, form.get("From"), form.get("To"))
     with unit_of_work() as session:
-        return start_call(session, incoming, current_app.config, renderer(call_sid),
-                          now=current_app.config["CLOCK"]())
+        return start_call(
+            session, incoming, current_app.config, renderer(call_sid), now=current_app.config["CLOCK"]()
+        )
 
 
 @bp.post("/step")
@@ -117,12 +118,20 @@ def step() -> str:
     if not call_sid:
         return render_hangup()
     with unit_of_work() as session:
-        xml = continue_call(session, call_sid, _int(request.args.get("n")), caller_input(),
-                            current_app.config, renderer(call_sid), now=current_app.config["CLOCK"]())
+        xml = continue_call(
+            session,
+            call_sid,
+            _int(request.args.get("n")),
+            caller_input(),
+            current_app.config,
+            renderer(call_sid),
+            now=current_app.config["CLOCK"](),
+        )
     if xml is None:
         log.warning("step webhook for unknown call %s", call_sid)
-        return render_fallback(request.args.get("lang", "de"), voices(),
-                               current_app.config["FALLBACK_NUMBER"])
+        return render_fallback(
+            request.args.get("lang", "de"), voices(), current_app.config["FALLBACK_NUMBER"]
+        )
     return xml
 
 
@@ -134,8 +143,14 @@ def status() -> str:
     call_sid = form.get("CallSid")
     if call_sid:
         with unit_of_work() as session:
-            record_status(session, call_sid, form.get("CallStatus") or "unknown",
-                          _int(form.get("CallDuration")), form.to_dict(), current_app.config)
+            record_status(
+                session,
+                call_sid,
+                form.get("CallStatus") or "unknown",
+                _int(form.get("CallDuration")),
+                form.to_dict(),
+                current_app.config,
+            )
     return "<Response/>"
 
 

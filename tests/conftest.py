@@ -68,15 +68,17 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def app(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
     """The app on an emptied database with the shipped flows published, during opening hours."""
     monkeypatch.setenv("IVR_INSTANCE_PATH", str(tmp_path / "instance"))
-    app = create_app({
-        "TESTING": True,
-        "DATABASE_URL": database_url,
-        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "PUBLIC_URL": None,
-        "FALLBACK_NUMBER": None,
-        "SPEECH_MODE": "twilio",
-        "CLOCK": lambda: OPEN_HOURS,
-    })
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": database_url,
+            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+            "PUBLIC_URL": None,
+            "FALLBACK_NUMBER": None,
+            "SPEECH_MODE": "twilio",
+            "CLOCK": lambda: OPEN_HOURS,
+        }
+    )
     with session_factory(app)() as session:
         existing = set(inspect(session.connection()).get_table_names())
         for table in reversed(Base.metadata.sorted_tables):
@@ -115,7 +117,11 @@ def twilio_post(client: FlaskClient) -> Callable[..., Any]:
 
     def post(path: str, signature: str | None = None, **params: str) -> Any:
         url = f"http://localhost{path}"
-        sig = signature if signature is not None else RequestValidator(AUTH_TOKEN).compute_signature(url, params)
+        sig = (
+            signature
+            if signature is not None
+            else RequestValidator(AUTH_TOKEN).compute_signature(url, params)
+        )
         return client.post(path, data=params, headers={"X-Twilio-Signature": sig})
 
     return post

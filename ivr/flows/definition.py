@@ -99,16 +99,27 @@ def parse_flow(text: str, filename: str = "<flow>") -> Flow:
         cls = NODE_TYPES.get(str(raw.get("type")))
         if cls is None:
             known = ", ".join(sorted(NODE_TYPES))
-            problems.append((line_of(data, (*where, "type")),
-                             f"node '{node_id}': unknown type '{raw.get('type')}' (known: {known})"))
+            problems.append(
+                (
+                    line_of(data, (*where, "type")),
+                    f"node '{node_id}': unknown type '{raw.get('type')}' (known: {known})",
+                )
+            )
             continue
         try:
             nodes[node_id] = cls(node_id, cls.Spec.model_validate(dict(raw)))
         except ValidationError as exc:
             problems.extend(_pydantic_problems(exc, data, where))
-    flow = Flow(name=spec.name, languages=spec.languages, start=spec.start, nodes=nodes,
-                schedules=spec.schedules, departments=spec.departments, intents=spec.intents,
-                source=text)
+    flow = Flow(
+        name=spec.name,
+        languages=spec.languages,
+        start=spec.start,
+        nodes=nodes,
+        schedules=spec.schedules,
+        departments=spec.departments,
+        intents=spec.intents,
+        source=text,
+    )
     problems.extend(_graph_problems(flow, data, set(spec.nodes)))
     if problems:
         raise FlowError(filename, problems)
@@ -129,16 +140,18 @@ def _graph_problems(flow: Flow, data: Any, declared: set[str]) -> Iterator[tuple
         for path, text in find_texts(node.spec):
             missing = _missing_languages(text.root, flow.languages)
             if missing:
-                yield line_of(data, (*where, *path)), (
-                    f"node '{node_id}': {'.'.join(map(str, path))} has no text for {', '.join(missing)}"
+                yield (
+                    line_of(data, (*where, *path)),
+                    (f"node '{node_id}': {'.'.join(map(str, path))} has no text for {', '.join(missing)}"),
                 )
     reachable = _reachable(flow)
     for node_id in flow.nodes:
         if node_id not in reachable:
             yield line_of(data, ("nodes", node_id)), f"node '{node_id}' is unreachable from '{flow.start}'"
     for cycle in _inputless_cycles(flow):
-        yield line_of(data, ("nodes", cycle[0])), (
-            "loop without caller input: " + " → ".join([*cycle, cycle[0]])
+        yield (
+            line_of(data, ("nodes", cycle[0])),
+            ("loop without caller input: " + " → ".join([*cycle, cycle[0]])),
         )
 
 
@@ -171,7 +184,7 @@ def _inputless_cycles(flow: Flow) -> list[list[str]]:
             if target not in flow.nodes:
                 continue
             if state.get(target) == 1:
-                cycles.append(path[path.index(target):] if target in path else [target])
+                cycles.append(path[path.index(target) :] if target in path else [target])
             elif target not in state:
                 visit(target, [*path, target])
         state[node_id] = 2

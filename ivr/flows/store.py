@@ -21,9 +21,12 @@ def publish_flow(session: Session, source: str, filename: str, author: str = "sy
     current = latest_version(session, flow.name)
     if current is not None and current.checksum == flow.checksum:
         return current
-    number = (session.scalar(select(func.max(FlowVersion.version)).where(FlowVersion.name == flow.name)) or 0) + 1
-    version = FlowVersion(name=flow.name, version=number, source=source,
-                          checksum=flow.checksum, author=author)
+    number = (
+        session.scalar(select(func.max(FlowVersion.version)).where(FlowVersion.name == flow.name)) or 0
+    ) + 1
+    version = FlowVersion(
+        name=flow.name, version=number, source=source, checksum=flow.checksum, author=author
+    )
     session.add(version)
     session.flush()
     return version
@@ -38,11 +41,18 @@ def latest_version(session: Session, name: str) -> FlowVersion | None:
 
 def list_flows(session: Session) -> list[FlowVersion]:
     """The newest version of every flow."""
-    newest = select(FlowVersion.name, func.max(FlowVersion.version).label("v")).group_by(FlowVersion.name).subquery()
-    return list(session.scalars(
-        select(FlowVersion).join(newest, (FlowVersion.name == newest.c.name) & (FlowVersion.version == newest.c.v))
-        .order_by(FlowVersion.name)
-    ))
+    newest = (
+        select(FlowVersion.name, func.max(FlowVersion.version).label("v"))
+        .group_by(FlowVersion.name)
+        .subquery()
+    )
+    return list(
+        session.scalars(
+            select(FlowVersion)
+            .join(newest, (FlowVersion.name == newest.c.name) & (FlowVersion.version == newest.c.v))
+            .order_by(FlowVersion.name)
+        )
+    )
 
 
 def flow_by_id(session: Session, version_id: int) -> Flow:

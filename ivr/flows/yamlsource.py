@@ -45,9 +45,7 @@ class _Loader(yaml.SafeLoader):
         for key_node, value_node in node.value:
             key = self.construct_object(key_node, deep=True)
             if not isinstance(key, str | int):
-                raise yaml.MarkedYAMLError(
-                    problem="keys must be text", problem_mark=key_node.start_mark
-                )
+                raise yaml.MarkedYAMLError(problem="keys must be text", problem_mark=key_node.start_mark)
             key = str(key)
             if key in result:
                 raise yaml.MarkedYAMLError(

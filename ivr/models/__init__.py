@@ -8,6 +8,12 @@ from ivr.models.interaction import Interaction, InteractionEvent
 from ivr.models.order import Order, OrderVerificationFailure
 
 __all__ = [
-    "ApiKey", "Call", "Customer", "FlowVersion", "Interaction", "InteractionEvent", "Order",
+    "ApiKey",
+    "Call",
+    "Customer",
+    "FlowVersion",
+    "Interaction",
+    "InteractionEvent",
+    "Order",
     "OrderVerificationFailure",
 ]

@@ -12,8 +12,15 @@ from ivr.models._types import UTCDateTime, utcnow
 
 #: Every status a shop may report; the IVR words each one.
 ORDER_STATUSES = (
-    "pending_payment", "processing", "shipped", "out_for_delivery", "delivered",
-    "delayed", "cancelled", "returned", "refunded",
+    "pending_payment",
+    "processing",
+    "shipped",
+    "out_for_delivery",
+    "delivered",
+    "delayed",
+    "cancelled",
+    "returned",
+    "refunded",
 )
 #: Orders a caller most likely calls about (offered directly when the caller ID matches).
 OPEN_STATUSES = ("pending_payment", "processing", "shipped", "out_for_delivery", "delayed")

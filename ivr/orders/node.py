@@ -50,6 +50,7 @@ class OrderStatusNode(Node):
     Spec = OrderStatusSpec
     spec: OrderStatusSpec
     waits = True
+    masks_input = True
 
     def enter(self, ctx: Context) -> Result:
         """Offer the caller's newest open order, or ask for an order number."""

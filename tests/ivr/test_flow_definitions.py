@@ -72,7 +72,9 @@ def test_loop_without_input():
 
 
 def test_missing_translation_and_missing_prompt():
-    body = HELLO.replace("{de: Hallo, en: Hello}", "{de: Hallo}") + """\
+    body = (
+        HELLO.replace("{de: Hallo, en: Hello}", "{de: Hallo}")
+        + """\
   menu:
     type: menu
     options: {"1": bye}
@@ -80,13 +82,16 @@ def test_missing_translation_and_missing_prompt():
     no_match: {de: x, en: x}
     on_failure: bye
 """
+    )
     found = problems(body.replace("next: bye\n  bye", "next: menu\n  bye", 1))
     assert "t.yaml:7: node 'hello': say has no text for en" in found
     assert "t.yaml:11: nodes.menu.prompt: Field required" in found
 
 
 def test_duplicate_digit_in_menu():
-    body = HELLO.replace("next: bye", "next: menu") + """\
+    body = (
+        HELLO.replace("next: bye", "next: menu")
+        + """\
   menu:
     type: menu
     prompt: {de: x, en: x}
@@ -97,11 +102,14 @@ def test_duplicate_digit_in_menu():
     no_match: {de: x, en: x}
     on_failure: bye
 """
+    )
     assert problems(body) == ["t.yaml:16: YAML: duplicate key '1' (first on line 15)"]
 
 
 def test_bad_keypad_key_and_unknown_field_and_type():
-    body = HELLO.replace("next: bye", "next: menu") + """\
+    body = (
+        HELLO.replace("next: bye", "next: menu")
+        + """\
   menu:
     type: menu
     prompt: {de: x, en: x}
@@ -113,14 +121,19 @@ def test_bad_keypad_key_and_unknown_field_and_type():
   odd:
     type: teleport
 """
+    )
     found = problems(body)
-    assert any(p.startswith("t.yaml:14: nodes.menu.options: option keys must be one keypad key") for p in found)
+    assert any(
+        p.startswith("t.yaml:14: nodes.menu.options: option keys must be one keypad key") for p in found
+    )
     assert "t.yaml:18: nodes.menu.retires: Extra inputs are not permitted" in found
     assert any(p.startswith("t.yaml:20: node 'odd': unknown type 'teleport'") for p in found)
 
 
 def test_unknown_schedule_and_department():
-    body = HELLO.replace("next: bye", "next: hours") + """\
+    body = (
+        HELLO.replace("next: bye", "next: hours")
+        + """\
   hours:
     type: hours
     schedule: nightly
@@ -130,6 +143,7 @@ def test_unknown_schedule_and_department():
     type: route
     department: sales
 """
+    )
     found = problems(body)
     assert "t.yaml:13: node 'hours': unknown schedule 'nightly'" in found
     assert "t.yaml:18: node 'route': unknown department 'sales'" in found

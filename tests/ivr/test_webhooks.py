@@ -7,8 +7,12 @@ from sqlalchemy import func, select
 from ivr.models import Call, Interaction, InteractionEvent
 from tests.conftest import twiml
 
-CALL = {"CallSid": "CA" + "1" * 32, "From": "+4915112345678", "To": "+4930123456789",
-        "AccountSid": "AC" + "0" * 32}
+CALL = {
+    "CallSid": "CA" + "1" * 32,
+    "From": "+4915112345678",
+    "To": "+4930123456789",
+    "AccountSid": "AC" + "0" * 32,
+}
 
 
 def count(session, model) -> int:
@@ -34,8 +38,9 @@ def test_signature_over_other_parameters_is_refused(twilio_post, client, session
     from tests.conftest import AUTH_TOKEN
 
     sig = RequestValidator(AUTH_TOKEN).compute_signature("http://localhost/twilio/voice", CALL)
-    resp = client.post("/twilio/voice", data={**CALL, "From": "+4917600000000"},
-                       headers={"X-Twilio-Signature": sig})
+    resp = client.post(
+        "/twilio/voice", data={**CALL, "From": "+4917600000000"}, headers={"X-Twilio-Signature": sig}
+    )
     assert resp.status_code == 403
 
 
@@ -99,8 +104,13 @@ def test_step_for_unknown_call_gets_fallback_not_an_error(twilio_post):
 
 
 def test_status_callback_for_unknown_call_is_logged(twilio_post, session):
-    resp = twilio_post("/twilio/status", CallSid="CA" + "7" * 32, CallStatus="failed",
-                       From="+4915100000000", To="+4930123456789")
+    resp = twilio_post(
+        "/twilio/status",
+        CallSid="CA" + "7" * 32,
+        CallStatus="failed",
+        From="+4915100000000",
+        To="+4930123456789",
+    )
     assert resp.status_code == 200
     interaction = session.scalars(select(Interaction)).one()
     assert interaction.status == "failed" and interaction.outcome == "failed"

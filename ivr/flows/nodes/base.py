@@ -108,6 +108,9 @@ class Node:
     Spec: ClassVar[type[NodeSpec]]
     #: Whether entering the node can wait for the caller (breaks input-less loops).
     waits: ClassVar[bool] = False
+    #: Whether the caller's keyed or spoken input is personal data (order numbers, postal
+    #: codes): the history then records only its length.
+    masks_input: ClassVar[bool] = False
 
     def __init__(self, node_id: str, spec: NodeSpec) -> None:
         self.id = node_id

@@ -74,9 +74,7 @@ class MenuNode(Node):
         """Keypad always; speech when the call can send it and the menu has words for it."""
         lang = ctx.state.language
         hints = tuple(w for o in self.spec.options.values() for w in o.keywords.get(lang, []))
-        speech = bool(getattr(ctx.services, "speech_gather", False)) and bool(
-            hints or self.spec.speech_next
-        )
+        speech = bool(getattr(ctx.services, "speech_gather", False)) and bool(hints or self.spec.speech_next)
         return Gather(num_digits=1, timeout=self.spec.timeout, speech=speech, hints=hints)
 
     def prompt(self, ctx: Context, gather: Gather) -> tuple[Prompt, ...]:
@@ -130,8 +128,9 @@ class MenuNode(Node):
                 for word in keywords:
                     other = seen.setdefault((lang, word.lower()), key)
                     if other != key:
-                        yield ("options", key, "keywords"), (
-                            f"keyword '{word}' is used by options {other} and {key}"
+                        yield (
+                            ("options", key, "keywords"),
+                            (f"keyword '{word}' is used by options {other} and {key}"),
                         )
 
 

@@ -56,8 +56,13 @@ class RouteNode(Node):
         """Announce and connect."""
         verb = self.destination(ctx)
         target = verb.number if isinstance(verb, Dial) else verb.queue
-        ctx.log("route", node=self.id, department=self.spec.department, to=target,
-                intent=ctx.state.variables.get("intent"))
+        ctx.log(
+            "route",
+            node=self.id,
+            department=self.spec.department,
+            to=target,
+            intent=ctx.state.variables.get("intent"),
+        )
         return Wait(ctx.say(self.spec.announce), verb)
 
     def handle(self, ctx: Context, data: CallerInput) -> Result:
@@ -103,8 +108,7 @@ class VoicemailNode(Node):
 
     def handle(self, ctx: Context, data: CallerInput) -> Result:
         """Log the recording and thank the caller."""
-        ctx.log("voicemail", node=self.id, recording_url=data.recording_url,
-                duration=data.recording_duration)
+        ctx.log("voicemail", node=self.id, recording_url=data.recording_url, duration=data.recording_duration)
         ctx.state.variables["voicemail"] = bool(data.recording_url)
         if self.spec.next:
             return Goto(self.spec.next, ctx.say(self.spec.thanks))

@@ -9,7 +9,8 @@ from ivr.flows.engine import resume_flow, start_flow
 from ivr.flows.nodes.base import CallState, Context
 from ivr.flows.steps import CallerInput, Dial, Enqueue, Gather, Hangup
 
-FLOW = parse_flow("""\
+FLOW = parse_flow(
+    """\
 name: t
 languages: [de, en]
 start: hello
@@ -62,7 +63,9 @@ nodes:
   bye:
     type: hangup
     say: {de: Tschüss., en: Bye.}
-""", "t.yaml")
+""",
+    "t.yaml",
+)
 
 MONDAY_NOON = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
 SATURDAY = datetime(2026, 11, 28, 11, 0, tzinfo=UTC)

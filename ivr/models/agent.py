@@ -1,0 +1,27 @@
+"""An agent who takes callbacks on their own phone."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ivr.db import Base
+from ivr.models._types import UTCDateTime, utcnow
+
+
+class Agent(Base):
+    """A person the dialer calls first, before bridging the customer."""
+
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    phone: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(default=True)
+    #: The callback request the agent is on; set and cleared atomically by the dialer.
+    busy_request_id: Mapped[int | None] = mapped_column(Integer)
+    busy_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_call_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
