@@ -30,6 +30,9 @@ RECEIVE_TIMEOUT = 10.0
 #: Endings after which the caller waits for us; "stop" and disconnects end with the call or
 #: with the Gather's timeout, which reaches the step webhook without our help.
 REDIRECT_AFTER = {"endpoint", "silence", "no_input", "max_duration"}
+#: Feed the recogniser 100 ms at a time: per-call overhead (partial results) made 20 ms
+#: feeds ~25 % slower, and 100 ms is still far below the endpointing silence.
+FEED_BYTES = 2 * TELEPHONY_RATE // 10
 
 
 @sock.route("/media", bp=bp)
@@ -52,6 +55,7 @@ class MediaSession:
         self.call_sid = self.token = self.action = ""
         self.recogniser: Any = None
         self.frames = 0
+        self.pending = b""
 
     def run(self) -> None:
         """Read messages until end of speech, stop, or disconnect; never lose what was heard."""
@@ -113,11 +117,17 @@ class MediaSession:
         except AudioError:
             return False  # one bad frame is not worth ending the caller's turn for
         self.frames += 1
+        self.pending += pcm
+        if len(self.pending) < FEED_BYTES:
+            return False
+        pcm, self.pending = self.pending, b""
         return bool(self.recogniser.feed(pcm))
 
     def finish(self, ended_by: str) -> None:
         """Store the utterance (committed), then redirect the call to its step webhook."""
         heard_at = time.perf_counter()
+        if self.pending and not self.recogniser.done:
+            self.recogniser.feed(self.pending)  # the last few frames before a stop or disconnect
         transcript = self.recogniser.result()
         with unit_of_work() as session:
             exists = session.scalar(select(HeardSpeech.id).where(
