@@ -1,0 +1,171 @@
+"""Claiming due requests exactly once, and taking a claimed request to the dialling state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from callbacks.models import CLAIMED, DIALING, QUEUED, CallbackRequest
+from ivr.flows.steps import Event
+from ivr.history import log_events
+from ivr.models import Interaction
+from ivr.models.agent import Agent
+
+#: When no agent is free, look again after this long.
+NO_AGENT_DELAY = timedelta(seconds=30)
+
+CR = CallbackRequest
+
+
+def _due(now: datetime):  # type: ignore[no-untyped-def]
+    """Waiting and due, or claimed by a worker whose lease ran out (it died or hung)."""
+    return or_(and_(CR.status == QUEUED, CR.next_attempt_at <= now),
+               and_(CR.status == CLAIMED, CR.lease_until < now))
+
+
+def claim_due(session: Session, worker: str, now: datetime, limit: int, lease: timedelta) -> list[int]:
+    """Claim up to ``limit`` due requests for ``worker``, most urgent first; each only once."""
+    pick = select(CR.id).where(_due(now)).order_by(CR.priority.desc(), CR.due_at, CR.id).limit(limit)
+    values = {"status": CLAIMED, "claimed_by": worker, "lease_until": now + lease}
+    if session.get_bind().dialect.name == "postgresql":
+        # Concurrent workers skip each other's locked rows instead of queueing behind them.
+        picked = pick.with_for_update(skip_locked=True).cte("picked")
+        stmt = update(CR).where(CR.id == picked.c.id).values(values)
+    else:
+        # SQLite serialises writers (BEGIN IMMEDIATE); re-checking the condition in the same
+        # statement makes the claim atomic.
+        stmt = update(CR).where(CR.id.in_(pick.scalar_subquery()), _due(now)).values(values)
+    ids = list(session.scalars(stmt.returning(CR.id), execution_options={"synchronize_session": False}))
+    return sorted(ids)
+
+
+def release_claims(session: Session, worker: str, ids: list[int]) -> int:
+    """Give requests back to the queue untouched (worker shutting down, no agent free)."""
+    result = session.execute(
+        update(CR).where(CR.id.in_(ids), CR.status == CLAIMED, CR.claimed_by == worker)
+        .values(status=QUEUED, claimed_by=None, lease_until=None),
+        execution_options={"synchronize_session": False})
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class DialPlan:
+    """Everything the worker needs to place one attempt's call, after the commit."""
+
+    request_id: int
+    #: The request's dial number, carried by the status callback URLs.
+    attempt: int
+    agent_phone: str
+    agent_name: str
+
+
+def start_attempt(session: Session, request_id: int, worker: str, now: datetime,
+                  dial_lease: timedelta) -> DialPlan | str:
+    """Move our claim to ``dialing`` with a reserved agent; else "lost" or "no_agent"."""
+    moved = session.execute(
+        update(CR).where(CR.id == request_id, CR.status == CLAIMED, CR.claimed_by == worker)
+        .values(status=DIALING, attempts=CR.attempts + 1, dials=CR.dials + 1,
+                lease_until=now + dial_lease)
+        .returning(CR.dials)).scalar()
+    if moved is None:  # our lease ran out and another worker has it (or it was cancelled)
+        return "lost"
+    agent = _reserve_agent(session, request_id, now)
+    request = session.get(CR, request_id, populate_existing=True)
+    assert request is not None
+    if agent is None:
+        request.status, request.attempts = QUEUED, request.attempts - 1
+        request.claimed_by = request.lease_until = None
+        request.next_attempt_at = now + NO_AGENT_DELAY
+        session.flush()
+        return "no_agent"
+    interaction = Interaction(customer_id=request.customer_id, channel="voice", direction="outbound",
+                              from_number=agent.phone, to_number=request.phone, started_at=now,
+                              status="queued", intent=request.intent, language=request.language)
+    session.add(interaction)
+    session.flush()
+    request.agent_id, request.interaction_id, request.dial_sid = agent.id, interaction.id, None
+    log_events(session, interaction, [Event("callback_dial", {
+        "request_id": request.id, "attempt": moved, "agent": agent.name, "reason": request.reason})], at=now)
+    session.flush()
+    return DialPlan(request.id, int(moved), agent.phone, agent.name)
+
+
+def _reserve_agent(session: Session, request_id: int, now: datetime) -> Agent | None:
+    """Atomically take the free agent who has waited longest for a call."""
+    pick = (select(Agent.id).where(Agent.active.is_(True), Agent.busy_request_id.is_(None))
+            .order_by(Agent.last_call_at.is_not(None), Agent.last_call_at, Agent.id).limit(1))
+    if session.get_bind().dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    agent_id = session.execute(
+        update(Agent).where(Agent.id == pick.scalar_subquery(), Agent.busy_request_id.is_(None))
+        .values(busy_request_id=request_id, busy_since=now, last_call_at=now)
+        .returning(Agent.id), execution_options={"synchronize_session": False}).scalar()
+    return session.get(Agent, agent_id, populate_existing=True) if agent_id is not None else None
+
+
+def record_dialed(session: Session, request_id: int, attempt: int, call_sid: str) -> None:
+    """Remember the agent leg's CallSid (its status callback may already have arrived)."""
+    request = session.get(CR, request_id, with_for_update=True)
+    if request is None or request.dials != attempt:
+        return
+    if request.status == DIALING:
+        request.dial_sid = call_sid
+    interaction = session.get(Interaction, request.interaction_id) if request.interaction_id else None
+    if interaction is not None and interaction.call_sid is None:
+        interaction.call_sid = call_sid
+    session.flush()
+
+
+def dial_failed(session: Session, request_id: int, attempt: int, error: str, retry_at: datetime) -> None:
+    """Twilio did not take the call: undo the attempt and queue the request again."""
+    request = session.get(CR, request_id, with_for_update=True)
+    if request is None or request.dials != attempt or request.status != DIALING:
+        return
+    free_agent(session, request)
+    request.status, request.attempts = QUEUED, request.attempts - 1
+    request.claimed_by = request.lease_until = None
+    request.next_attempt_at = retry_at
+    interaction = session.get(Interaction, request.interaction_id) if request.interaction_id else None
+    if interaction is not None:
+        interaction.status, interaction.outcome, interaction.ended_at = "failed", "api_error", retry_at
+        log_events(session, interaction, [Event("callback_dial_error", {"error": error[:200]})])
+    session.flush()
+
+
+def free_agent(session: Session, request: CallbackRequest) -> None:
+    """The agent of this request's attempt is free again."""
+    if request.agent_id is None:
+        return
+    session.execute(update(Agent).where(Agent.id == request.agent_id, Agent.busy_request_id == request.id)
+                    .values(busy_request_id=None, busy_since=None),
+                    execution_options={"synchronize_session": False})
+
+
+def stale_dials(session: Session, now: datetime, limit: int = 50) -> list[tuple[int, int, str | None]]:
+    """Attempts whose lease ran out without a final status: (request id, attempt, agent CallSid)."""
+    rows = session.execute(select(CR.id, CR.dials, CR.dial_sid).where(
+        CR.status == DIALING, CR.lease_until < now).order_by(CR.lease_until).limit(limit)).all()
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+def requeue_lost_dial(session: Session, request_id: int, attempt: int, now: datetime) -> bool:
+    """A worker died between marking the attempt and Twilio accepting it: try again."""
+    request = session.get(CR, request_id, with_for_update=True)
+    if (request is None or request.status != DIALING or request.dials != attempt
+            or request.dial_sid is not None or request.lease_until is None or request.lease_until >= now):
+        return False
+    free_agent(session, request)
+    request.status, request.attempts = QUEUED, request.attempts - 1
+    request.claimed_by = request.lease_until = None
+    request.next_attempt_at = now
+    session.flush()
+    return True
+
+
+def extend_lease(session: Session, request_id: int, attempt: int, until: datetime) -> None:
+    """Twilio says the attempt's call is still going: keep it from being recovered."""
+    session.execute(update(CR).where(CR.id == request_id, CR.dials == attempt, CR.status == DIALING)
+                    .values(lease_until=until), execution_options={"synchronize_session": False})

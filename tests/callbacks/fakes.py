@@ -1,0 +1,87 @@
+"""Twilio's REST API as its documentation describes it, behind twilio's own HttpClient seam."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from twilio.http import HttpClient
+from twilio.http.response import Response
+
+ACCOUNT_SID = "AC" + "0" * 32
+
+
+def _error(status: int, code: int, message: str) -> Response:
+    return Response(status, json.dumps({"code": code, "message": message, "status": status,
+                                        "more_info": f"https://www.twilio.com/docs/errors/{code}"}))
+
+
+@dataclass
+class PlacedCall:
+    """A call Twilio accepted: who it rings and the webhooks it will use."""
+
+    sid: str
+    to: str
+    from_: str
+    url: str
+    status_callback: str
+
+    def query(self, url: str) -> dict[str, str]:
+        """The query parameters of one of the call's webhook URLs."""
+        return {k: v[0] for k, v in parse_qs(urlparse(url).query).items()}
+
+
+@dataclass
+class FakeTwilio(HttpClient):
+    """Answers ``POST /Calls.json`` with 201 and a Call resource; scripted 429/5xx first; 401 on bad auth."""
+
+    auth_token: str
+    failures: list[int] = field(default_factory=list)
+    on_call: Callable[[PlacedCall], None] | None = None
+    statuses: dict[str, str] = field(default_factory=dict)
+    calls: list[PlacedCall] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__init__(logging.getLogger("fake-twilio"), is_async=False)
+        self.lock = threading.Lock()
+        self.hosts: list[str] = []
+
+    def request(self, method: str, uri: str, params: dict[str, Any] | None = None,
+                data: dict[str, Any] | None = None, headers: dict[str, str] | None = None,
+                auth: tuple[str, str] | None = None, timeout: float | None = None,
+                allow_redirects: bool = False) -> Response:
+        """Serve one API request."""
+        self.hosts.append(urlparse(uri).netloc)
+        if auth != (ACCOUNT_SID, self.auth_token):
+            return _error(401, 20003, "Authentication Error - invalid username")
+        path = urlparse(uri).path
+        if method == "GET" and "/Calls/" in path:
+            sid = path.rsplit("/", 1)[-1].removesuffix(".json")
+            status = self.statuses.get(sid, "in-progress")
+            return Response(200, json.dumps(self._resource(sid, "", "", status)))
+        if method != "POST" or not path.endswith("/Calls.json"):
+            return _error(404, 20404, "The requested resource was not found")
+        with self.lock:
+            if self.failures:
+                status = self.failures.pop(0)
+                return _error(status, 20429 if status == 429 else 20500, "Too Many Requests"
+                              if status == 429 else "Internal Server Error")
+            form = data or {}
+            call = PlacedCall(f"CA{uuid.uuid4().hex}", str(form["To"]), str(form["From"]), str(form["Url"]),
+                              str(form.get("StatusCallback", "")))
+            self.calls.append(call)
+        if self.on_call is not None:
+            self.on_call(call)
+        return Response(201, json.dumps(self._resource(call.sid, call.to, call.from_, "queued")))
+
+    def _resource(self, sid: str, to: str, from_: str, status: str) -> dict[str, Any]:
+        return {"sid": sid, "account_sid": ACCOUNT_SID, "to": to, "from": from_, "status": status,
+                "direction": "outbound-api", "api_version": "2010-04-01", "duration": None,
+                "date_created": "Tue, 24 Nov 2026 09:00:00 +0000",
+                "uri": f"/2010-04-01/Accounts/{ACCOUNT_SID}/Calls/{sid}.json"}
