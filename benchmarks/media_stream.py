@@ -105,7 +105,7 @@ class Overheads(logging.Handler):
 
 
 def speech_frames(text: str) -> tuple[list[str], int]:
-    """Base64 mu-law 20 ms frames of espeak-ng speech + 3 s silence; and the count of voiced frames."""
+    """Base64 mu-law 20 ms frames of espeak-ng speech + silence; and the count of voiced frames."""
     with tempfile.TemporaryDirectory() as tmp:
         raw, out = Path(tmp) / "raw.wav", Path(tmp) / "8k.wav"
         subprocess.run(["espeak-ng", "-v", "ko", "-w", str(raw), text], check=True)
@@ -113,7 +113,7 @@ def speech_frames(text: str) -> tuple[list[str], int]:
         with wave.open(io.BytesIO(out.read_bytes())) as w:
             pcm = w.readframes(w.getnframes())
     voiced = len(pcm) // 320
-    pcm += b"\0\0" * 8000 * 3
+    pcm += b"\0\0" * 8000 * 10  # like Twilio, keep streaming (silence) until the call is redirected
     frames = [base64.b64encode(audioop.lin2ulaw(pcm[i:i + 320], 2)).decode() for i in range(0, len(pcm), 320)]
     return frames, voiced
 
@@ -145,10 +145,10 @@ def one_stream(app_port: int, app: object, frames: list[str], voiced: int, resul
                 last_voice = time.perf_counter()
             if call_sid in redirected_at:
                 break
+        ws.close()
     except ConnectionClosed:
-        pass
-    ws.close()
-    for _ in range(200):
+        pass  # we close the stream ourselves once the caller is redirected
+    for _ in range(500):
         if call_sid in redirected_at:
             results.append((redirected_at[call_sid] - last_voice) * 1000)
             return
