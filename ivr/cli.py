@@ -23,9 +23,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=False,
-             load_dotenv=False, set_debug_flag=False)
+             load_dotenv=False, set_debug_flag=False,
+             add_version_option=False)
 def main() -> None:
     """Hotline: Twilio voice support for online shops."""
+
+
+# Flask's generic options (--app, --env-file, --debug) mean nothing for this one app.
+main.params = [p for p in main.params if p.name not in {"app", "env_file", "debug"}]
 
 
 @main.command()
@@ -147,9 +152,11 @@ def history(phone: str, as_json: bool) -> None:
 main.add_command(simulate)
 
 # --- capability commands
+from callbacks.cli import agents, callbacks  # noqa: E402
 from ivr.orders.cli import apikeys, orders  # noqa: E402
 
 main.add_command(orders)
+main.add_command(agents); main.add_command(callbacks)  # noqa: E702
 main.add_command(apikeys)
 from speech.cli import intent_cli, numbers_cli, speech_cli  # noqa: E402
 
