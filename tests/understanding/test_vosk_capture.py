@@ -290,3 +290,13 @@ def test_disconnect_mid_stream_keeps_what_was_heard_and_the_call_goes_on(streami
     root = ET.fromstring(resp.get_data(as_text=True))
     assert root.find("Gather") is not None or root.find("Hangup") is not None
     assert events(history()[0], "node")
+
+
+def test_media_stream_with_a_bad_signature_is_refused(streaming, caplog):
+    server, api = streaming
+    ws = Client.connect(f"ws://127.0.0.1:{server.server_port}/twilio/media",
+                        headers={"X-Twilio-Signature": "forged"})
+    with caplog.at_level(logging.WARNING):
+        _wait_closed(ws)
+    assert any("refused media stream with a bad signature" in r.getMessage() for r in caplog.records)
+    assert api.updates == []
