@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import Blueprint
 
 # --- capability imports (node kinds, services, models) ---
+from ivr import callback_views
 from ivr.orders import api as orders_api
 from ivr.understanding import streams as speech_streams
 
@@ -16,6 +17,7 @@ def blueprints() -> list[Blueprint]:
     """The capabilities' web views, registered by the app factory."""
     found: list[Blueprint] = []
     # --- capability blueprints ---
+    found.append(callback_views.bp)
     found.append(orders_api.bp)
     found.append(speech_streams.bp)
     return found
