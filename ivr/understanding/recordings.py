@@ -19,6 +19,9 @@ READ_TIMEOUT = 4.0
 NOT_YET_RETRIES = 3
 NOT_YET_PAUSE = 0.4
 MAX_REDIRECTS = 2
+#: The whole download, retries included, must leave time for recognition inside Twilio's
+#: 15 s webhook timeout.
+DEADLINE = 6.0
 AUDIO_TYPES = ("audio/", "application/octet-stream")
 
 
@@ -55,9 +58,11 @@ def fetch_recording(url: str, config: dict[str, Any], session: requests.Session 
 def _fetch(http: requests.Session, url: str, config: dict[str, Any], extra: list[str]) -> bytes:
     """GET, retrying briefly while Twilio still answers 404."""
     attempt = 0
+    give_up = time.monotonic() + DEADLINE
     while True:
-        resp = _follow(http, url, config, extra)
-        if resp.status_code == 404 and attempt < NOT_YET_RETRIES:
+        resp = _follow(http, url, config, extra, give_up)
+        late = time.monotonic() + NOT_YET_PAUSE + CONNECT_TIMEOUT > give_up
+        if resp.status_code == 404 and attempt < NOT_YET_RETRIES and not late:
             resp.close()
             attempt += 1
             time.sleep(NOT_YET_PAUSE)
@@ -65,10 +70,11 @@ def _fetch(http: requests.Session, url: str, config: dict[str, Any], extra: list
         return _body(resp)
 
 
-def _follow(http: requests.Session, url: str, config: dict[str, Any], extra: list[str]) -> requests.Response:
+def _follow(http: requests.Session, url: str, config: dict[str, Any], extra: list[str],
+            give_up: float) -> requests.Response:
     """GET with credentials; follow a few redirects, to allowed hosts only and without credentials."""
     auth: tuple[str, str] | None = (config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"])
-    resp = _get(http, url, auth)
+    resp = _get(http, url, auth, give_up)
     for _hop in range(MAX_REDIRECTS):
         if not resp.is_redirect:
             break
@@ -76,13 +82,15 @@ def _follow(http: requests.Session, url: str, config: dict[str, Any], extra: lis
         resp.close()
         if not is_media_host(url, extra):
             raise RecordingRefused(urlsplit(url).netloc)
-        resp = _get(http, url, None)
+        resp = _get(http, url, None, give_up)
     return resp
 
 
-def _get(http: requests.Session, url: str, auth: tuple[str, str] | None) -> requests.Response:
+def _get(http: requests.Session, url: str, auth: tuple[str, str] | None,
+         give_up: float) -> requests.Response:
+    read_timeout = max(0.5, min(READ_TIMEOUT, give_up - time.monotonic()))
     try:
-        return http.get(url, auth=auth, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), stream=True,
+        return http.get(url, auth=auth, timeout=(CONNECT_TIMEOUT, read_timeout), stream=True,
                         allow_redirects=False)
     except requests.RequestException as exc:
         raise RecordingUnavailable(f"fetching the recording failed: {exc}") from None

@@ -13,7 +13,7 @@ from flask_sock import Sock
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
-from ivr.db import unit_of_work
+from ivr.db import session_factory, unit_of_work
 from ivr.models import Call
 from ivr.twiml import media_stream_url
 from ivr.understanding.models import HeardSpeech
@@ -91,7 +91,7 @@ class MediaSession:
         if not self.call_sid or not self.token or not self._our_step_url(self.action):
             log.warning("media stream without our parameters (call %s)", self.call_sid or "?")
             return False
-        with unit_of_work() as session:
+        with session_factory()() as session:  # a read: no write lock while the caller waits
             call = session.scalar(select(Call).where(Call.call_sid == self.call_sid))
             waiting = _waits_for(call, self.token)
         if not waiting:
