@@ -88,7 +88,7 @@ def test_eight_workers_dial_every_request_exactly_once(db_url: str, sessions: se
 
     procs = [subprocess.Popen([sys.executable, "-m", "tests.callbacks.worker_process", db_url, f"worker-{i}"],
                               cwd=ROOT, stdout=subprocess.PIPE, text=True) for i in range(8)]
-    outputs = [proc.communicate(timeout=170)[0] for proc in procs]
+    outputs = [proc.communicate(timeout=280)[0] for proc in procs]
     assert [proc.returncode for proc in procs] == [0] * 8
 
     dialled = Counter(r for out in outputs for r in json.loads(out.strip().splitlines()[-1]))
