@@ -13,6 +13,8 @@ from ivr.flows.steps import Dial, Enqueue, Gather, Hangup, Listen, Prompt, Recor
 LOCALES = {"de": "de-DE", "en": "en-US"}
 #: The Media Streams websocket, on the same host as the step webhooks (ivr.understanding.streams).
 MEDIA_STREAM_PATH = "/twilio/media"
+#: Where a recorded spoken answer goes: recognised there before the call's state is locked.
+HEARD_PATH = "/twilio/heard"
 
 APOLOGY = {
     "de": "Entschuldigung, bei uns ist gerade ein technischer Fehler aufgetreten.",
@@ -80,6 +82,8 @@ def render_step(step: Step, action: str, voices: Voices, wait_url: str | None = 
             wait_url_method="POST" if wait_url else None,
         )
     elif isinstance(verb, Record):
+        if verb.purpose == "speech":
+            action = urlunsplit(urlsplit(action)._replace(path=HEARD_PATH))
         response.record(
             action=action,
             method="POST",

@@ -114,6 +114,11 @@ def voice() -> str:
 @twilio_webhook
 def step() -> str:
     """The result of the last verb (Gather, Dial, Enqueue, Record) of a call."""
+    return advance(caller_input())
+
+
+def advance(data: CallerInput) -> str:
+    """Apply the caller's input to the call of this webhook and answer its next step."""
     call_sid = request.form.get("CallSid")
     if not call_sid:
         return render_hangup()
@@ -122,7 +127,7 @@ def step() -> str:
             session,
             call_sid,
             _int(request.args.get("n")),
-            caller_input(),
+            data,
             current_app.config,
             renderer(call_sid),
             now=current_app.config["CLOCK"](),

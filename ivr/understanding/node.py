@@ -131,13 +131,14 @@ class AskIntentNode(Node):
         if data.speech:
             return Heard(data.speech, data.confidence or 0.0)
         speech = _service(ctx)
-        if data.recording_url and speech is not None:
-            return speech.recognise_recording(data.recording_url)
+        if speech is None:
+            return Heard("", 0.0)
         token = ctx.state.variables.get("listen_token")
-        if token and speech is not None:
-            streamed = speech.streamed(str(token))
-            if streamed is not None:
-                return streamed
+        kept = speech.streamed(str(token)) if token else None
+        if kept is not None:  # recognised by the /heard webhook or a media stream
+            return kept
+        if data.recording_url:  # a recording that reached the plain step webhook
+            return speech.recognise_recording(data.recording_url)
         return Heard("", 0.0)
 
     def understand(self, ctx: Context, text: str) -> Result:
@@ -208,9 +209,9 @@ class AskIntentNode(Node):
                                         hints=grammar))
         if keys_only:
             return Wait(prompts, Gather(num_digits=1, timeout=self.spec.timeout))
+        token = uuid.uuid4().hex[:16]  # keys what the recogniser hears to this very question
+        ctx.state.variables["listen_token"] = token
         if mode == "stream":
-            token = uuid.uuid4().hex[:16]
-            ctx.state.variables["listen_token"] = token
             # The stream hears the prompt's silence too; give the caller time after it ends.
             no_input = self.spec.timeout + sum(len(p.text or "") for p in prompts) // 14
             return Wait(prompts, Listen(token=token, timeout=self.spec.timeout + self.spec.max_length,

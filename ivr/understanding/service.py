@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ivr.understanding.models import HeardSpeech
 from ivr.understanding.recordings import RecordingRefused, RecordingUnavailable, fetch_recording
@@ -98,6 +99,46 @@ def classifier_for(flow: Flow) -> IntentClassifier:
         return found
 
 
+def recognise_recording(config: dict[str, Any], url: str, call_sid: str) -> Heard:
+    """Fetch a <Record> result from Twilio's media host and recognise it with Vosk."""
+    from speech.audio import AudioError, wav_to_pcm
+
+    model = speech_model(config.get("VOSK_MODEL"))
+    if model is None:
+        return Heard("", 0.0, "no_model")
+    try:
+        pcm = wav_to_pcm(fetch_recording(url, config), TELEPHONY_RATE)
+    except RecordingRefused as exc:
+        log.warning("security: refused RecordingUrl on foreign host %s (call %s)", exc, call_sid)
+        return Heard("", 0.0, "foreign_host")
+    except (RecordingUnavailable, AudioError) as exc:
+        log.warning("recording of call %s unusable: %s", call_sid, exc)
+        return Heard("", 0.0, "unavailable")
+    transcript = model.transcribe(pcm, TELEPHONY_RATE)
+    return Heard(transcript.text, transcript.confidence)
+
+
+def store_heard(session: Session, call_sid: str, token: str, heard: Heard) -> bool:
+    """Keep an utterance for the call's next step (flush only); False if one is already kept."""
+    exists = session.scalar(select(HeardSpeech.id).where(HeardSpeech.call_sid == call_sid,
+                                                         HeardSpeech.token == token))
+    if exists is not None:
+        return False
+    session.add(HeardSpeech(call_sid=call_sid, token=token, text=heard.text,
+                            confidence=heard.confidence, ended_by=heard.problem or ""))
+    session.flush()
+    return True
+
+
+def heard_before(session: Session, call_sid: str, token: str) -> Heard | None:
+    """The utterance kept for this call and listen token, if any."""
+    row = session.scalar(select(HeardSpeech).where(HeardSpeech.call_sid == call_sid,
+                                                   HeardSpeech.token == token))
+    if row is None:
+        return None
+    return Heard(row.text, row.confidence, None if row.text else row.ended_by or "no_input")
+
+
 class SpeechService:
     """Per-webhook access to capture settings, recordings and media-stream results."""
 
@@ -107,33 +148,13 @@ class SpeechService:
         self.config = services.config
         self.mode = capture_mode(self.config)
 
-    def recognise_recording(self, url: str, grammar: list[str] | None = None) -> Heard:
+    def recognise_recording(self, url: str) -> Heard:
         """Fetch a <Record> result from Twilio and recognise it with Vosk."""
-        from speech.audio import AudioError, wav_to_pcm
-
-        model = speech_model(self.config.get("VOSK_MODEL"))
-        if model is None:
-            return Heard("", 0.0, "no_model")
-        try:
-            pcm = wav_to_pcm(fetch_recording(url, self.config), TELEPHONY_RATE)
-        except RecordingRefused as exc:
-            log.warning("security: refused RecordingUrl on foreign host %s (call %s)", exc,
-                        self.services.call_sid)
-            return Heard("", 0.0, "foreign_host")
-        except (RecordingUnavailable, AudioError) as exc:
-            log.warning("recording of call %s unusable: %s", self.services.call_sid, exc)
-            return Heard("", 0.0, "unavailable")
-        transcript = model.transcribe(pcm, TELEPHONY_RATE, grammar=grammar)
-        return Heard(transcript.text, transcript.confidence)
+        return recognise_recording(self.config, url, self.services.call_sid)
 
     def streamed(self, token: str) -> Heard | None:
-        """What the media stream for this call and listen token heard, if it has finished."""
-        row = self.services.session.scalar(
-            select(HeardSpeech).where(HeardSpeech.call_sid == self.services.call_sid,
-                                      HeardSpeech.token == token))
-        if row is None:
-            return None
-        return Heard(row.text, row.confidence, None if row.text else row.ended_by or "no_input")
+        """What was heard (media stream or recording) for this call and listen token, if finished."""
+        return heard_before(self.services.session, self.services.call_sid, token)
 
 
 def build_speech(services: Services) -> SpeechService:

@@ -8,7 +8,7 @@ import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from flask import Blueprint, current_app, request
+from flask import current_app, request
 from flask_sock import Sock
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
@@ -19,10 +19,10 @@ from ivr.twiml import media_stream_url
 from ivr.understanding.models import HeardSpeech
 from ivr.understanding.service import TELEPHONY_RATE, speech_model
 from ivr.understanding.telephony import redirect_call
+from ivr.understanding.views import bp
 from ivr.webhooks import external_url, signed_url
 
 log = logging.getLogger(__name__)
-bp = Blueprint("speech_streams", __name__, url_prefix="/twilio")
 sock = Sock()
 
 #: Twilio sends a frame every 20 ms; this long without one means the stream is dead.

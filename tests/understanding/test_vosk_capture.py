@@ -127,6 +127,7 @@ def test_recorded_answer_is_recognised_with_vosk_and_the_flow_goes_on(phone, med
     turn = caller.dial()
     assert "Sagen Sie mir kurz, worum es geht." in caller.heard
     assert turn.verb == "Record"
+    assert urlsplit(turn.action).path == "/twilio/heard"  # recognised before the call is locked
     turn = caller.record(media_host, duration=3)
     assert turn.verb in ("Record", "Hangup")  # asked again, or routed and thanked
     caller.hang_up()
