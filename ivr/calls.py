@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -113,7 +113,7 @@ def record_status(
     call_sid: str,
     status: str,
     duration: int | None,
-    params: dict[str, str | None],
+    params: Mapping[str, str | None],
     config: dict[str, Any],
 ) -> Interaction:
     """Record a status callback; a call we never saw (failed before answering) is logged too."""

@@ -56,14 +56,16 @@ def init_app(app: Flask) -> None:
 
 def session_factory(app: Flask | None = None) -> sessionmaker[Session]:
     """Return the app's session factory."""
-    return (app or current_app).extensions["ivr.db"]
+    factory: sessionmaker[Session] = (app or current_app).extensions["ivr.db"]
+    return factory
 
 
 def get_session() -> Session:
     """Return the session of the current app context, opening it on first use."""
     if "db_session" not in g:
         g.db_session = session_factory()()
-    return g.db_session
+    session: Session = g.db_session
+    return session
 
 
 def _close_session(_exc: BaseException | None) -> None:

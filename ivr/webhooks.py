@@ -73,7 +73,7 @@ def renderer(call_sid: str) -> Callable[[Step, int], str]:
 
 def external_url(endpoint: str, **values: Any) -> str:
     """An absolute URL for Twilio to call, under the public base URL when configured."""
-    public = current_app.config["PUBLIC_URL"]
+    public: str | None = current_app.config["PUBLIC_URL"]
     if public:
         return public + url_for(endpoint, **values)
     return url_for(endpoint, _external=True, **values)

@@ -10,7 +10,7 @@ import ivr.plugins  # noqa: F401  (and the capabilities' tables)
 from ivr.db import Base
 
 config = context.config
-url = config.get_main_option("sqlalchemy.url")
+url = config.get_main_option("sqlalchemy.url") or ""
 connection = config.attributes.get("connection")
 
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ivr.db import Base
 from ivr.models._types import JSONType, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from ivr.models.flow import FlowVersion
+    from ivr.models.interaction import Interaction
 
 
 class Call(Base):
@@ -30,5 +34,5 @@ class Call(Base):
     finished: Mapped[bool] = mapped_column(default=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
-    interaction: Mapped[Interaction] = relationship()  # noqa: F821
-    flow_version: Mapped[FlowVersion] = relationship()  # noqa: F821
+    interaction: Mapped[Interaction] = relationship()
+    flow_version: Mapped[FlowVersion] = relationship()

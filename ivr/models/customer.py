@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ivr.db import Base
 from ivr.models._types import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from ivr.models.interaction import Interaction
 
 
 class Customer(Base):
@@ -22,6 +26,6 @@ class Customer(Base):
     email: Mapped[str | None] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    interactions: Mapped[list[Interaction]] = relationship(  # noqa: F821
+    interactions: Mapped[list[Interaction]] = relationship(
         back_populates="customer", order_by="Interaction.started_at.desc()"
     )

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ivr.db import Base
 from ivr.models._types import JSONType, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from ivr.models.customer import Customer
 
 
 class Interaction(Base):
@@ -32,7 +35,7 @@ class Interaction(Base):
     intent: Mapped[str | None] = mapped_column(String(40))
     language: Mapped[str | None] = mapped_column(String(5))
 
-    customer: Mapped[Customer | None] = relationship(back_populates="interactions")  # noqa: F821
+    customer: Mapped[Customer | None] = relationship(back_populates="interactions")
     events: Mapped[list[InteractionEvent]] = relationship(
         back_populates="interaction", order_by="InteractionEvent.seq"
     )

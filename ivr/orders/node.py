@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -76,7 +77,8 @@ class OrderStatusNode(Node):
         if keyed == "0" or (not keyed and AGENT_WORDS & set(words(data.speech or ""))):
             return self._to_agent(ctx, "caller asked for an agent")
         try:
-            return getattr(self, f"_on_{st['phase']}")(ctx, data, keyed)
+            handler: Callable[[Context, CallerInput, str], Result] = getattr(self, f"_on_{st['phase']}")
+            return handler(ctx, data, keyed)
         except SourceUnavailable:
             return self._unavailable(ctx)
 
