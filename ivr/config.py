@@ -32,6 +32,9 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "SPEECH_CAPTURE": env.get("IVR_SPEECH_CAPTURE", "record"),
         "SPEECH_FALLBACK": env.get("IVR_SPEECH_FALLBACK", "off"),
         "VOSK_MODEL": env.get("IVR_VOSK_MODEL") or None,
+        # Media streams: this much silence after words ends the caller's turn (seconds). Shorter
+        # answers sooner but cuts callers off who pause mid-sentence (docs/understanding.md).
+        "SPEECH_END_SILENCE": float(env.get("IVR_SPEECH_END_SILENCE", "0.8")),
         # Hosts besides Twilio's own that may serve recordings (a Twilio-compatible provider).
         "RECORDING_HOSTS": [h.strip() for h in env.get("IVR_RECORDING_HOSTS", "").split(",") if h.strip()],
         # A twilio.http.HttpClient for the REST client; tests inject one.

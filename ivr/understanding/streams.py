@@ -103,7 +103,8 @@ class MediaSession:
             return False
         grammar = [w for w in str(params.get("grammar") or "").split("|") if w] or None
         self.recogniser = model.stream(TELEPHONY_RATE, grammar,
-                                       no_input_timeout=float(params.get("no_input") or 8))
+                                       no_input_timeout=float(params.get("no_input") or 8),
+                                       silence_timeout=float(self.config.get("SPEECH_END_SILENCE", 0.8)))
         return True
 
     def media(self, media: dict[str, Any]) -> bool:

@@ -31,8 +31,9 @@ def test_admin_example_phrases_extend_the_classifier(phone, session):
 
 
 def test_unknown_intent_label_is_a_validation_error():
-    broken = HOTLINE.replace("      callback: callback\n", "      callbak: callback\n", 1)
-    with pytest.raises(FlowError, match="unknown intent 'callbak'"):
+    broken = HOTLINE.replace("\n      agent: ", "\n      agnet: ", 1)
+    assert broken != HOTLINE
+    with pytest.raises(FlowError, match="unknown intent 'agnet'"):
         parse_flow(broken, "hotline.yaml")
 
 
