@@ -10,7 +10,8 @@ from flask import Blueprint
 # --- capability imports (node kinds, services, models) ---
 from ivr import callback_views
 from ivr.orders import api as orders_api
-from ivr.understanding import streams as speech_streams
+from ivr.understanding import streams as speech_streams  # noqa: F401  (the media websocket)
+from ivr.understanding import views as speech_views
 
 
 def blueprints() -> list[Blueprint]:
@@ -19,5 +20,5 @@ def blueprints() -> list[Blueprint]:
     # --- capability blueprints ---
     found.append(callback_views.bp)
     found.append(orders_api.bp)
-    found.append(speech_streams.bp)
+    found.append(speech_views.bp)
     return found

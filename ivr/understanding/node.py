@@ -11,7 +11,7 @@ from pydantic import Field
 
 from ivr.flows.nodes.base import Context, Goto, Node, NodeSpec, Result, Text, Wait, register
 from ivr.flows.steps import CallerInput, Gather, Listen, Prompt, Record
-from ivr.understanding.service import Heard, classifier_for, validation_model
+from ivr.understanding.service import Heard, SpeechService, classifier_for, validation_model
 
 OTHER = "other"
 MAX_TRANSCRIPT = 500
@@ -241,8 +241,9 @@ class AskIntentNode(Node):
                                       f"{model.path.name}: {', '.join(missing)}")
 
 
-def _service(ctx: Context) -> Any:
+def _service(ctx: Context) -> SpeechService | None:
     services = ctx.services
     if services is None or not hasattr(services, "get"):
         return None
-    return services.get("speech")
+    speech: SpeechService = services.get("speech")
+    return speech

@@ -35,7 +35,7 @@ REDIRECT_AFTER = {"endpoint", "silence", "no_input", "max_duration"}
 FEED_BYTES = 2 * TELEPHONY_RATE // 10
 
 
-@sock.route("/media", bp=bp)
+@sock.route("/media", bp=bp)  # type: ignore[untyped-decorator]  # flask-sock ships no types
 def media(ws: Any) -> None:
     """One Media Streams websocket: connected, start, media…, stop (Twilio's message protocol)."""
     validator = RequestValidator(current_app.config["TWILIO_AUTH_TOKEN"])
