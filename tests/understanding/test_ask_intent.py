@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ivr.flows.store import publish_flow
 from tests.understanding.conftest import events
 
 RETURNS_DE = "Rücksendungen und Umtausch melden Sie am schnellsten"
@@ -118,3 +119,44 @@ def test_keypad_mode_sends_spoken_requests_to_the_menu(app, phone):
     turn = caller.dial()
     assert turn.attrs["input"] == "dtmf"
     assert "Oder sagen Sie uns" not in caller.heard
+
+
+def test_with_speech_off_the_question_becomes_the_keypad_menu(app, phone, session):
+    publish_flow(session, """
+name: keypadtest
+languages: [de]
+start: ask_why
+nodes:
+  ask_why:
+    type: ask_intent
+    intent_targets: {agent: bye}
+    fallback: menu
+    on_failure: bye
+  menu:
+    type: menu
+    prompt: "Für eine Bestellung drücken Sie die 1."
+    options: {"1": bye}
+    no_input: "Ich habe nichts gehört."
+    no_match: "Das habe ich nicht verstanden."
+    on_failure: bye
+  bye:
+    type: hangup
+    say: "Auf Wiederhören."
+""", "keypadtest.yaml")
+    session.commit()
+    app.config.update(SPEECH_MODE="off", FLOW_NAME="keypadtest")
+    caller = phone()
+    turn = caller.dial()
+    assert caller.heard == "Für eine Bestellung drücken Sie die 1."
+    assert turn.verb == "Gather" and turn.attrs["input"] == "dtmf"
+
+
+@pytest.mark.usefixtures("strict_hotline")
+def test_english_confirmation_by_voice(phone):
+    caller = phone()
+    caller.dial()
+    caller.press("9")
+    caller.say("I would like to send back the jacket I bought")
+    assert caller.heard.startswith("Is it about a return? Say yes or no")
+    caller.say("yes")
+    assert caller.heard.startswith("The quickest way to return or exchange an item")
