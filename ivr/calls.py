@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ivr.config import capture_mode
 from ivr.flows.engine import resume_flow, start_flow
 from ivr.flows.nodes.base import CallState, Context
 from ivr.flows.steps import CallerInput, Event, Step
@@ -195,5 +196,5 @@ def _services(session: Session, config: dict[str, Any], call_sid: str, caller: s
         config=config,
         call_sid=call_sid,
         caller=caller,
-        speech_gather=config.get("SPEECH_MODE") == "twilio",
+        speech_capture=capture_mode(config),
     )

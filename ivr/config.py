@@ -62,3 +62,17 @@ def instance_secret(instance: Path, name: str) -> str:
     with os.fdopen(fd, "w") as fh:
         fh.write(value)
     return value
+
+
+SPEECH_CAPTURES = ("twilio", "record", "stream", "off")
+
+
+def capture_mode(config: dict[str, Any]) -> str:
+    """How a spoken answer is captured: twilio, record, stream or off (keypad only)."""
+    mode = config.get("SPEECH_MODE", "twilio")
+    if mode != "vosk":
+        return mode if mode in SPEECH_CAPTURES else "off"
+    if not config.get("VOSK_MODEL"):
+        fallback = config.get("SPEECH_FALLBACK", "off")
+        return fallback if fallback in ("twilio", "off") else "off"
+    return "stream" if config.get("SPEECH_CAPTURE") == "stream" else "record"

@@ -25,8 +25,14 @@ class Services:
     config: dict[str, Any]
     call_sid: str
     caller: str | None = None
-    speech_gather: bool = False
+    #: How callers' speech reaches us: twilio (<Gather input=speech>), record, stream, or off.
+    speech_capture: str = "off"
     _built: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def speech_gather(self) -> bool:
+        """Whether <Gather> can take speech (Twilio's recogniser)."""
+        return self.speech_capture == "twilio"
 
     def get(self, name: str) -> Any:
         """The named service, built on first use (KeyError if none is registered)."""

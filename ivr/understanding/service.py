@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ivr.config import capture_mode
 from ivr.understanding.models import HeardSpeech
 from ivr.understanding.recordings import RecordingRefused, RecordingUnavailable, fetch_recording
 
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TELEPHONY_RATE = 8000
-MODES = ("twilio", "record", "stream", "off")
 
 _models: dict[str, SpeechModel] = {}
 _models_lock = threading.Lock()
@@ -58,17 +58,6 @@ def speech_model(path: str | None) -> SpeechModel | None:
 def validation_model() -> SpeechModel | None:
     """The model of this deployment ($IVR_VOSK_MODEL), for checking grammar words of flows."""
     return speech_model(os.environ.get("IVR_VOSK_MODEL", "").strip() or None)
-
-
-def capture_mode(config: dict[str, Any]) -> str:
-    """How a spoken answer is captured: twilio, record, stream or off (keypad only)."""
-    mode = config.get("SPEECH_MODE", "twilio")
-    if mode != "vosk":
-        return mode if mode in MODES else "off"
-    if not config.get("VOSK_MODEL"):
-        fallback = config.get("SPEECH_FALLBACK", "off")
-        return fallback if fallback in ("twilio", "off") else "off"
-    return "stream" if config.get("SPEECH_CAPTURE") == "stream" else "record"
 
 
 def describe_speech_setup(config: dict[str, Any]) -> str:

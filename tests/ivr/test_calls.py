@@ -167,3 +167,14 @@ def test_scripted_simulation_fails_on_unmet_expectation(runner, tmp_path):
     result = runner.invoke(main, ["simulate", "--script", str(script)])
     assert result.exit_code == 1
     assert "line 2: expected 'Guten Abend'" in result.output
+
+
+def test_with_vosk_a_silent_caller_is_asked_why_and_recorded(app, phone):
+    app.config.update(SPEECH_MODE="vosk", VOSK_MODEL="/models/de", SPEECH_CAPTURE="record")
+    caller = phone()
+    turn = caller.dial()
+    assert turn.attrs["input"] == "dtmf"
+    assert "Oder sagen Sie uns in wenigen Worten" in caller.heard
+    turn = caller.silence()
+    assert "worum es geht" in caller.heard
+    assert turn.verb == "Record"

@@ -77,9 +77,15 @@ class MenuNode(Node):
         speech = bool(getattr(ctx.services, "speech_gather", False)) and bool(hints or self.spec.speech_next)
         return Gather(num_digits=1, timeout=self.spec.timeout, speech=speech, hints=hints)
 
+    def listens_after(self, ctx: Context) -> bool:
+        """Whether silence leads to ``speech_next``, which records or streams the answer (Vosk)."""
+        capture = getattr(ctx.services, "speech_capture", "off")
+        return bool(self.spec.speech_next) and capture in ("record", "stream")
+
     def prompt(self, ctx: Context, gather: Gather) -> tuple[Prompt, ...]:
         """The menu prompt, inviting speech only when speech is accepted."""
-        return ctx.say(self.spec.prompt) + (ctx.say(self.spec.speech_hint) if gather.speech else ())
+        invites = gather.speech or self.listens_after(ctx)
+        return ctx.say(self.spec.prompt) + (ctx.say(self.spec.speech_hint) if invites else ())
 
     def enter(self, ctx: Context) -> Result:
         """Play the menu."""
@@ -108,6 +114,12 @@ class MenuNode(Node):
                 ctx.log("route", node=self.id, speech=True, next=self.spec.speech_next)
                 return Goto(self.spec.speech_next)
             return self.retry(ctx, self.spec.no_match, "no_match")
+        if self.listens_after(ctx) and not ctx.state.counters.get(self.id):
+            # Our own recogniser cannot listen inside <Gather>: a caller who presses nothing
+            # is taken to the node that records their words.
+            ctx.log("route", node=self.id, speech=True, next=self.spec.speech_next, reason="no key")
+            assert self.spec.speech_next is not None
+            return Goto(self.spec.speech_next)
         return self.retry(ctx, self.spec.no_input, "no_input")
 
     def retry(self, ctx: Context, text: Text, reason: str, **data: Any) -> Result:
