@@ -11,10 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+import requests
 from twilio.http import HttpClient
 from twilio.http.response import Response
 
 ACCOUNT_SID = "AC" + "0" * 32
+#: A scripted failure that is no HTTP answer at all: the request times out.
+TIMEOUT = 0
 
 
 def _error(status: int, code: int, message: str) -> Response:
@@ -39,7 +42,7 @@ class PlacedCall:
 
 @dataclass
 class FakeTwilio(HttpClient):
-    """Answers ``POST /Calls.json`` with 201 and a Call resource; scripted 429/5xx first; 401 on bad auth."""
+    """Answers ``POST /Calls.json`` with 201 and a Call; scripted 429/5xx/timeouts first; 401 on bad auth."""
 
     auth_token: str
     failures: list[int] = field(default_factory=list)
@@ -70,6 +73,8 @@ class FakeTwilio(HttpClient):
         with self.lock:
             if self.failures:
                 status = self.failures.pop(0)
+                if status == TIMEOUT:  # what TwilioHttpClient raises when Twilio does not answer in time
+                    raise requests.exceptions.ReadTimeout(f"{uri}: read timed out (timeout={timeout})")
                 return _error(status, 20429 if status == 429 else 20500, "Too Many Requests"
                               if status == 429 else "Internal Server Error")
             form = data or {}
