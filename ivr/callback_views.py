@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, request
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
 import callbacks.hooks  # noqa: F401  (cancel requests of callers who reached an agent)
@@ -15,12 +17,13 @@ import callbacks.nodes  # noqa: F401  (the callback node kind)
 import callbacks.service  # noqa: F401  (the callbacks service)
 from callbacks import outcomes
 from callbacks.dialer import AGENT_STATUS_PATH, AGENT_TWIML_PATH
-from callbacks.nodes import reason_text
+from callbacks.nodes import CallbackSpec, reason_text
 from callbacks.prompts import spoken_number, spoken_time, text
 from callbacks.queue import NewRequest, request_callback
 from callbacks.settings import Settings
 from ivr.db import unit_of_work
 from ivr.flows.steps import Prompt
+from ivr.flows.store import flow_by_id
 from ivr.models import Call, Interaction
 from ivr.webhooks import _int, twilio_webhook, voices
 
@@ -96,7 +99,8 @@ def queue_offer() -> str:
             known = call.variables if call else {}
             new = NewRequest(phone=number, source="queue", language=lang, position_at=since,
                              call_sid=form.get("CallSid"), intent=known.get("intent"),
-                             reason=known.get("intent"), transcript=known.get("transcript"))
+                             reason=known.get("intent"), transcript=known.get("transcript"),
+                             hours=_callback_hours(session, call))
             result = request_callback(session, new, now, _settings())
         if result is None or result.call_at is None or result.outcome in ("busy", "no_opening"):
             _say(response, "offer_failed", lang)
@@ -108,6 +112,21 @@ def queue_offer() -> str:
         _say(response, "offer_done", lang, when=spoken_time(result.call_at, now, "Europe/Berlin", lang))
         response.hangup()
     return str(response)
+
+
+def _callback_hours(session: Session, call: Call | None) -> dict[str, Any] | None:
+    """The opening hours the call's flow promises for callbacks (its callback nodes' schedule).
+
+    Without them a request made in the queue would be retried at any hour, after closing too.
+    """
+    if call is None:
+        return None
+    flow = flow_by_id(session, call.flow_version_id)
+    for node in flow.nodes.values():
+        spec = getattr(node, "spec", None)
+        if isinstance(spec, CallbackSpec) and spec.schedule in flow.schedules:
+            return flow.schedules[spec.schedule].model_dump(mode="json")
+    return None
 
 
 @bp.post(AGENT_TWIML_PATH.removeprefix("/callbacks"))

@@ -88,7 +88,8 @@ def test_eight_workers_dial_every_request_exactly_once(db_url: str, sessions: se
 
     procs = [subprocess.Popen([sys.executable, "-m", "tests.callbacks.worker_process", db_url, f"worker-{i}"],
                               cwd=ROOT, stdout=subprocess.PIPE, text=True) for i in range(8)]
-    outputs = [proc.communicate(timeout=280)[0] for proc in procs]
+    # A guard against a hung worker, not a speed limit: a loaded CI machine must not fail the test.
+    outputs = [proc.communicate(timeout=900)[0] for proc in procs]
     assert [proc.returncode for proc in procs] == [0] * 8
 
     dialled = Counter(r for out in outputs for r in json.loads(out.strip().splitlines()[-1]))

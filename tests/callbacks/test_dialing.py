@@ -334,3 +334,24 @@ def test_a_cancelled_request_is_not_dialled(requested, dialer, fake, runner) -> 
     assert dialer().run(drain=True) == 0
     assert fake.calls == []
     assert one(runner)["status"] == "cancelled"
+
+
+def test_a_request_from_the_queue_offer_is_retried_only_within_opening_hours(
+        runner, dialer, fake, twilio_post, clock, phone) -> None:
+    # Tuesday 19:50 in Berlin: the hotline closes at 20:00.
+    clock(datetime(2026, 11, 24, 19, 50, tzinfo=BERLIN))
+    cli(runner, "agents", "add", "anna", AGENT)
+    caller = phone(CUSTOMER)
+    caller.dial()
+    caller.press("0")
+    assert caller.turn is not None and caller.turn.verb == "Enqueue"
+    wait = twiml(twilio_post(caller.turn.attrs["waitUrl"], CallSid=caller.call_sid, From=CUSTOMER,
+                             To=caller.to_number, QueuePosition="4", QueueTime="300", AvgQueueTime="600"))
+    gather = wait.find("Gather")
+    assert gather is not None
+    offer = urlparse(gather.get("action", ""))
+    twiml(twilio_post(f"{offer.path}?{offer.query}", CallSid=caller.call_sid, From=CUSTOMER, Digits="1"))
+    dialer().run(drain=True)
+    customer_leg(twilio_post, fake.calls[0], "no-answer")
+    retry = datetime.fromisoformat(one(runner)["next_attempt_at"]).astimezone(BERLIN)
+    assert retry == datetime(2026, 11, 25, 8, 0, tzinfo=BERLIN)  # not 20:05, after closing
