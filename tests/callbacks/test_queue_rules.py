@@ -66,8 +66,8 @@ def test_allowed_regions_are_a_policy() -> None:
 # --- when to try again
 
 
-def berlin(*args: int) -> datetime:
-    return datetime(*args, tzinfo=BERLIN)  # type: ignore[misc]
+def berlin(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=BERLIN)
 
 
 def test_backoff_is_15_minutes_then_an_hour_then_we_give_up() -> None:
