@@ -42,7 +42,8 @@ def _use_our_wait_url(state: object) -> None:
 
 
 def _now() -> datetime:
-    return current_app.config["CLOCK"]()
+    now: datetime = current_app.config["CLOCK"]()
+    return now
 
 
 def _settings() -> Settings:
