@@ -177,6 +177,18 @@ def find_texts(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[t
             yield from find_texts(child, (*path, i))
 
 
+def out_of_retries(
+    ctx: Context, node_id: str, retries: int, on_failure: str, reason: str, **data: Any
+) -> bool:
+    """Count a failed attempt (logged as ``reason``); True once more than ``retries`` failed."""
+    attempts = ctx.attempt(node_id)
+    ctx.log(reason, node=node_id, attempt=attempts, **data)
+    if attempts > retries:
+        ctx.log("route", node=node_id, next=on_failure, reason="retries exhausted")
+        return True
+    return False
+
+
 NODE_TYPES: dict[str, type[Node]] = {}
 
 

@@ -8,7 +8,17 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ivr.flows.nodes.base import Context, Goto, Node, NodeSpec, Result, Text, Wait, register
+from ivr.flows.nodes.base import (
+    Context,
+    Goto,
+    Node,
+    NodeSpec,
+    Result,
+    Text,
+    Wait,
+    out_of_retries,
+    register,
+)
 from ivr.flows.steps import CallerInput, Gather, Prompt
 
 DTMF_KEY = re.compile(r"^[0-9*#]$")
@@ -123,11 +133,8 @@ class MenuNode(Node):
         return self.retry(ctx, self.spec.no_input, "no_input")
 
     def retry(self, ctx: Context, text: Text, reason: str, **data: Any) -> Result:
-        """Reprompt, or leave for ``on_failure`` once the retries are used up."""
-        attempts = ctx.attempt(self.id)
-        ctx.log(reason, node=self.id, attempt=attempts, **data)
-        if attempts > self.spec.retries:
-            ctx.log("route", node=self.id, next=self.spec.on_failure, reason="retries exhausted")
+        """Reprompt with the menu, or leave for ``on_failure`` once the retries are used up."""
+        if out_of_retries(ctx, self.id, self.spec.retries, self.spec.on_failure, reason, **data):
             return Goto(self.spec.on_failure)
         gather = self.gather(ctx)
         return Wait(ctx.say(text) + self.prompt(ctx, gather), gather)
@@ -214,9 +221,6 @@ class CollectNode(Node):
 
     def retry(self, ctx: Context, text: Text, reason: str, **data: Any) -> Result:
         """Reprompt, or leave for ``on_failure`` once the retries are used up."""
-        attempts = ctx.attempt(self.id)
-        ctx.log(reason, node=self.id, attempt=attempts, **data)
-        if attempts > self.spec.retries:
-            ctx.log("route", node=self.id, next=self.spec.on_failure, reason="retries exhausted")
+        if out_of_retries(ctx, self.id, self.spec.retries, self.spec.on_failure, reason, **data):
             return Goto(self.spec.on_failure)
         return Wait(ctx.say(text), self.gather(ctx))
