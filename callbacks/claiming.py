@@ -9,6 +9,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from callbacks.models import CLAIMED, DIALING, QUEUED, CallbackRequest
+from callbacks.queue import NotFound
 from ivr.flows.steps import Event
 from ivr.history import log_events
 from ivr.models import Interaction, InteractionEvent
@@ -40,6 +41,24 @@ def claim_due(session: Session, worker: str, now: datetime, limit: int, lease: t
         stmt = update(CR).where(CR.id.in_(pick.scalar_subquery()), _due(now)).values(values)
     ids = list(session.scalars(stmt.returning(CR.id), execution_options={"synchronize_session": False}))
     return sorted(ids)
+
+
+def claim_for_agent(session: Session, agent: str | int, now: datetime,
+                    lease: timedelta) -> CallbackRequest | None:
+    """Claim the most urgent due request for an agent (name or id) who calls by hand; None if none is due."""
+    found = session.scalar(select(Agent).where(
+        Agent.id == agent if isinstance(agent, int) else Agent.name == agent))
+    if found is None:
+        raise NotFound(f"no agent {agent!r}")
+    ids = claim_due(session, f"agent:{found.name}", now, 1, lease)
+    if not ids:
+        return None
+    # claim_due updates without syncing the session: load the row as it is now.
+    request = session.get(CR, ids[0], populate_existing=True)
+    assert request is not None
+    request.agent_id = found.id
+    session.flush()
+    return request
 
 
 def release_claims(session: Session, worker: str, ids: list[int]) -> int:

@@ -11,9 +11,9 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from callbacks.claiming import claim_due
+from callbacks.claiming import claim_for_agent
 from callbacks.dialer import CredentialsRejected, Dialer
-from callbacks.models import OPEN, STATES, CallbackRequest
+from callbacks.models import OPEN, STATES
 from callbacks.numbers import check_callback_number
 from callbacks.queue import (
     CallbackError,
@@ -119,18 +119,13 @@ def callbacks_request(phone: str, window: str, reason: str | None) -> None:
 def callbacks_claim(agent_name: str) -> None:
     """Claim the most urgent due request for an agent who calls by hand."""
     settings = Settings.from_config(current_app.config)
-    with unit_of_work() as session:
-        agent = session.scalar(select(Agent).where(Agent.name == agent_name))
-        if agent is None:
-            raise click.ClickException(f"no agent named '{agent_name}'")
-        ids = claim_due(session, f"agent:{agent.name}", current_app.config["CLOCK"](), 1, settings.dial_lease)
-        if not ids:
-            click.echo("nothing is due")
-            return
-        request = session.get(CallbackRequest, ids[0])
-        assert request is not None
-        request.agent_id = agent.id
-        click.echo(json.dumps(request_as_dict(request), indent=2, ensure_ascii=False))
+    try:
+        with unit_of_work() as session:
+            request = claim_for_agent(session, agent_name, current_app.config["CLOCK"](), settings.dial_lease)
+            claimed = request_as_dict(request) if request else None
+    except CallbackError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps(claimed, indent=2, ensure_ascii=False) if claimed else "nothing is due")
 
 
 @callbacks.command("complete")

@@ -33,6 +33,10 @@ class CallbackError(Exception):
     """An operation the request's state does not allow (message is shown to the user)."""
 
 
+class NotFound(CallbackError):
+    """The request (or agent) asked for does not exist."""
+
+
 @dataclass(frozen=True)
 class NewRequest:
     """What a caller (or an agent, or the API) asks for."""
@@ -218,7 +222,7 @@ def cancel_open_for_phone(session: Session, phone: str, reason: str) -> list[int
 def _get(session: Session, request_id: int) -> CallbackRequest:
     request = session.get(CallbackRequest, request_id, with_for_update=True)
     if request is None:
-        raise CallbackError(f"no callback {request_id}")
+        raise NotFound(f"no callback {request_id}")
     return request
 
 

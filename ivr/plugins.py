@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Blueprint
 
 # --- capability imports (node kinds, services, models) ---
-from ivr import callback_views
+from ivr import callback_views, callbacks_api
 from ivr.orders import api as orders_api
 from ivr.understanding import streams as speech_streams  # noqa: F401  (the media websocket)
 from ivr.understanding import views as speech_views
@@ -19,6 +19,7 @@ def blueprints() -> list[Blueprint]:
     found: list[Blueprint] = []
     # --- capability blueprints ---
     found.append(callback_views.bp)
+    found.append(callbacks_api.bp)
     found.append(orders_api.bp)
     found.append(speech_views.bp)
     return found

@@ -9,25 +9,14 @@ from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
+from ivr.apikeys import authenticate, request_key, unauthorized
 from ivr.db import unit_of_work
 from ivr.models import Order
-from ivr.orders.apikeys import authenticate
 from ivr.orders.importer import CSV_HEADER, ORDER_NUMBER, InvalidOrder, parse_order, upsert_orders
 
 bp = Blueprint("orders_api", __name__, url_prefix="/api")
 
 MAX_ORDERS_PER_REQUEST = 1000
-
-
-def _api_key() -> str | None:
-    header = request.headers.get("Authorization", "")
-    if header.lower().startswith("bearer "):
-        return header[7:].strip()
-    return request.headers.get("X-API-Key")
-
-
-def _unauthorized() -> ResponseReturnValue:
-    return jsonify(error="a valid API key is required"), 401, {"WWW-Authenticate": "Bearer"}
 
 
 @bp.post("/orders")
@@ -36,8 +25,8 @@ def upsert() -> ResponseReturnValue:
     payload = request.get_json(silent=True)
     records = payload if isinstance(payload, list) else [payload]
     with unit_of_work() as session:
-        if authenticate(session, _api_key()) is None:
-            return _unauthorized()
+        if authenticate(session, request_key()) is None:
+            return unauthorized()
         if not 0 < len(records) <= MAX_ORDERS_PER_REQUEST or not all(isinstance(r, dict) for r in records):
             return jsonify(error=f"send an order object or a list of 1 to {MAX_ORDERS_PER_REQUEST}"), 400
         rows, errors = [], []
@@ -56,8 +45,8 @@ def upsert() -> ResponseReturnValue:
 def show(number: str) -> ResponseReturnValue:
     """One order as JSON (404 if unknown)."""
     with unit_of_work() as session:
-        if authenticate(session, _api_key()) is None:
-            return _unauthorized()
+        if authenticate(session, request_key()) is None:
+            return unauthorized()
         order = session.scalar(select(Order).where(Order.order_number == number)) \
             if ORDER_NUMBER.match(number) else None
         if order is None:

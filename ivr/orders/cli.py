@@ -6,8 +6,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from ivr.apikeys import create_api_key
 from ivr.db import unit_of_work
-from ivr.orders.apikeys import create_api_key
 from ivr.orders.importer import import_csv
 
 

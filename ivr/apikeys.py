@@ -1,10 +1,12 @@
-"""API keys for the REST API: created once, stored hashed, checked per request."""
+"""API keys for the REST APIs of every capability: created once, stored hashed, checked per request."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 
+from flask import jsonify, request
+from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -35,3 +37,16 @@ def authenticate(session: Session, key: str | None) -> ApiKey | None:
     if found is not None:
         found.last_used_at = utcnow()
     return found
+
+
+def request_key() -> str | None:
+    """The key the current request carries (``Authorization: Bearer`` or ``X-API-Key``)."""
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return request.headers.get("X-API-Key")
+
+
+def unauthorized() -> ResponseReturnValue:
+    """The 401 answer to a request without a valid key."""
+    return jsonify(error="a valid API key is required"), 401, {"WWW-Authenticate": "Bearer"}
