@@ -28,15 +28,13 @@ def claim_all(url: str, name: str, out: multiprocessing.Queue) -> None:  # type:
     """Claim batches until none is left; report the ids claimed."""
     import ivr.plugins  # noqa: F401
     from callbacks.claiming import claim_due
-    from ivr.db import WRITE_OPTION, make_engine
+    from ivr.db import make_engine, transaction
 
     sessions = sessionmaker(make_engine(url))
     claimed: list[int] = []
     while True:
-        with sessions() as session:
-            session.connection(execution_options={WRITE_OPTION: True})
+        with sessions() as session, transaction(session):
             ids = claim_due(session, name, datetime.now(UTC), BATCH, timedelta(minutes=5))
-            session.commit()
         if not ids:
             break
         claimed.extend(ids)

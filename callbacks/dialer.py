@@ -31,7 +31,7 @@ from callbacks.claiming import (
 )
 from callbacks.outcomes import FINAL_CALL_STATUSES, agent_call_ended
 from callbacks.settings import Settings
-from ivr.db import WRITE_OPTION
+from ivr.db import transaction
 from ivr.models._types import utcnow
 
 log = logging.getLogger(__name__)
@@ -49,15 +49,9 @@ class CredentialsRejected(Exception):
 
 @contextmanager
 def unit_of_work(sessions: sessionmaker[Session]) -> Iterator[Session]:
-    """One worker transaction: commit once at the end, roll back on any error."""
-    with sessions() as session:
-        session.connection(execution_options={WRITE_OPTION: True})  # SQLite: take the write lock first
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    """One worker transaction in a session of its own (see ``ivr.db.transaction``)."""
+    with sessions() as session, transaction(session):
+        yield session
 
 
 def worker_name() -> str:

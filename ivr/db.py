@@ -76,8 +76,14 @@ def _close_session(_exc: BaseException | None) -> None:
 
 @contextmanager
 def unit_of_work() -> Iterator[Session]:
-    """Yield the session and commit once at the end, or roll back on any error."""
-    session = get_session()
+    """The request's session as one writing transaction (see ``transaction``)."""
+    with transaction(get_session()) as session:
+        yield session
+
+
+@contextmanager
+def transaction(session: Session) -> Iterator[Session]:
+    """One writing transaction: commit once at the end, or roll back on any error."""
     # SQLite has one writer at a time: threads of this process queue on a lock (woken at
     # once) instead of in SQLite's busy handler, which sleeps in steps of up to 100 ms.
     lock = _SQLITE_WRITER if session.get_bind().dialect.name == "sqlite" else nullcontext()
