@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 from pydantic import Field
 
 from ivr.flows.nodes.base import Context, Goto, Node, NodeSpec, Result, Text, Wait, register
+from ivr.flows.nodes.menu import words
 from ivr.flows.steps import CallerInput, Gather, Listen, Prompt, Record
 from ivr.understanding.service import Heard, SpeechService, classifier_for, validation_model
 
@@ -64,10 +64,6 @@ class AskIntentSpec(NodeSpec):
     max_length: int = Field(default=15, ge=3, le=30)
 
 
-def _words(text: str) -> list[str]:
-    return re.findall(r"[\wäöüß]+", text.lower())
-
-
 @register
 class AskIntentNode(Node):
     """Capture a spoken reason, classify it, confirm when unsure, hand over after two failures."""
@@ -102,7 +98,7 @@ class AskIntentNode(Node):
         ctx.log("transcript", node=self.id, text=text, confidence=round(heard.confidence, 3),
                 source=self.mode(ctx))
         if candidate:
-            said = set(_words(text))
+            said = set(words(text))
             lang = ctx.state.language
             if said & set(YES.get(lang, YES["de"])) and not said & set(NO.get(lang, NO["de"])):
                 return self.route(ctx, str(candidate), confirmed=True)
