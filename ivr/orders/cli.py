@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TextIO
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
@@ -19,10 +21,10 @@ def orders() -> None:
 @orders.command("import")
 @click.argument("file", type=click.File("r", encoding="utf-8-sig"))
 @with_appcontext
-def orders_import(file: click.utils.LazyFile) -> None:
+def orders_import(file: TextIO) -> None:
     """Upsert orders from a CSV file; bad rows are reported with their line number."""
     with unit_of_work() as session:
-        report = import_csv(session, file, current_app.config["DEFAULT_REGION"])  # type: ignore[arg-type]
+        report = import_csv(session, file, current_app.config["DEFAULT_REGION"])
     for line, reason in report.errors:
         click.echo(f"{file.name}:{line}: {reason}", err=True)
     click.echo(report.summary())
