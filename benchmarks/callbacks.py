@@ -58,11 +58,28 @@ def main(base_url: str, n: int) -> None:
         engine = create_engine(url)
         at = datetime.now(UTC) - timedelta(minutes=1)
         with engine.begin() as conn:
-            conn.execute(insert(CallbackRequest), [
-                {"phone": f"+4915{i:09d}", "status": "queued", "priority": i % 3, "source": "bench",
-                 "language": "de", "window": "asap", "position_at": at, "requested_at": at, "updated_at": at,
-                 "due_at": at + timedelta(seconds=i), "next_attempt_at": at, "attempts": 0, "dials": 0,
-                 "updates": 0} for i in range(n)])
+            conn.execute(
+                insert(CallbackRequest),
+                [
+                    {
+                        "phone": f"+4915{i:09d}",
+                        "status": "queued",
+                        "priority": i % 3,
+                        "source": "bench",
+                        "language": "de",
+                        "window": "asap",
+                        "position_at": at,
+                        "requested_at": at,
+                        "updated_at": at,
+                        "due_at": at + timedelta(seconds=i),
+                        "next_attempt_at": at,
+                        "attempts": 0,
+                        "dials": 0,
+                        "updates": 0,
+                    }
+                    for i in range(n)
+                ],
+            )
         engine.dispose()
         out: multiprocessing.Queue = multiprocessing.get_context("spawn").Queue()  # type: ignore[type-arg]
         ctx = multiprocessing.get_context("spawn")
@@ -75,9 +92,11 @@ def main(base_url: str, n: int) -> None:
         for p in procs:
             p.join()
         ids = [i for r in results for i in r]
-        print(f"{len(ids)} claims by {WORKERS} processes in {elapsed:.2f}s: "
-              f"{len(ids) / elapsed:,.0f} claims/s; "
-              f"claimed twice: {len(ids) - len(set(ids))}; lost: {n - len(set(ids))}")
+        print(
+            f"{len(ids)} claims by {WORKERS} processes in {elapsed:.2f}s: "
+            f"{len(ids) / elapsed:,.0f} claims/s; "
+            f"claimed twice: {len(ids) - len(set(ids))}; lost: {n - len(set(ids))}"
+        )
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))

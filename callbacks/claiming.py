@@ -23,8 +23,9 @@ CR = CallbackRequest
 
 def _due(now: datetime):  # type: ignore[no-untyped-def]
     """Waiting and due, or claimed by a worker whose lease ran out (it died or hung)."""
-    return or_(and_(CR.status == QUEUED, CR.next_attempt_at <= now),
-               and_(CR.status == CLAIMED, CR.lease_until < now))
+    return or_(
+        and_(CR.status == QUEUED, CR.next_attempt_at <= now), and_(CR.status == CLAIMED, CR.lease_until < now)
+    )
 
 
 def claim_due(session: Session, worker: str, now: datetime, limit: int, lease: timedelta) -> list[int]:
@@ -43,11 +44,13 @@ def claim_due(session: Session, worker: str, now: datetime, limit: int, lease: t
     return sorted(ids)
 
 
-def claim_for_agent(session: Session, agent: str | int, now: datetime,
-                    lease: timedelta) -> CallbackRequest | None:
+def claim_for_agent(
+    session: Session, agent: str | int, now: datetime, lease: timedelta
+) -> CallbackRequest | None:
     """Claim the most urgent due request for an agent (name or id) who calls by hand; None if none is due."""
-    found = session.scalar(select(Agent).where(
-        Agent.id == agent if isinstance(agent, int) else Agent.name == agent))
+    found = session.scalar(
+        select(Agent).where(Agent.id == agent if isinstance(agent, int) else Agent.name == agent)
+    )
     if found is None:
         raise NotFound(f"no agent {agent!r}")
     ids = claim_due(session, f"agent:{found.name}", now, 1, lease)
@@ -64,9 +67,11 @@ def claim_for_agent(session: Session, agent: str | int, now: datetime,
 def release_claims(session: Session, worker: str, ids: list[int]) -> int:
     """Give requests back to the queue untouched (worker shutting down, no agent free)."""
     result = session.execute(
-        update(CR).where(CR.id.in_(ids), CR.status == CLAIMED, CR.claimed_by == worker)
+        update(CR)
+        .where(CR.id.in_(ids), CR.status == CLAIMED, CR.claimed_by == worker)
         .values(status=QUEUED, claimed_by=None, lease_until=None),
-        execution_options={"synchronize_session": False})
+        execution_options={"synchronize_session": False},
+    )
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -81,56 +86,91 @@ class DialPlan:
     agent_name: str
 
 
-def start_attempt(session: Session, request_id: int, worker: str, now: datetime,
-                  dial_lease: timedelta) -> DialPlan | str:
+def start_attempt(
+    session: Session, request_id: int, worker: str, now: datetime, dial_lease: timedelta
+) -> DialPlan | str:
     """Move our claim to ``dialing`` with a reserved agent; else "lost" or "no_agent".
 
     Runs once per dial on every worker, so it works in plain statements with RETURNING rather
     than loading and flushing ORM objects: fewer round trips and far less CPU per dial.
     """
     moved = session.execute(
-        update(CR).where(CR.id == request_id, CR.status == CLAIMED, CR.claimed_by == worker)
-        .values(status=DIALING, attempts=CR.attempts + 1, dials=CR.dials + 1,
-                lease_until=now + dial_lease)
+        update(CR)
+        .where(CR.id == request_id, CR.status == CLAIMED, CR.claimed_by == worker)
+        .values(status=DIALING, attempts=CR.attempts + 1, dials=CR.dials + 1, lease_until=now + dial_lease)
         .returning(CR.dials, CR.customer_id, CR.phone, CR.intent, CR.language, CR.reason),
-        execution_options={"synchronize_session": False}).one_or_none()
+        execution_options={"synchronize_session": False},
+    ).one_or_none()
     if moved is None:  # our lease ran out and another worker has it (or it was cancelled)
         return "lost"
     attempt, customer_id, phone, intent, language, reason = moved
     agent = _reserve_agent(session, request_id, now)
     if agent is None:
-        session.execute(update(CR).where(CR.id == request_id).values(
-            status=QUEUED, attempts=CR.attempts - 1, claimed_by=None, lease_until=None,
-            next_attempt_at=now + NO_AGENT_DELAY), execution_options={"synchronize_session": False})
+        session.execute(
+            update(CR)
+            .where(CR.id == request_id)
+            .values(
+                status=QUEUED,
+                attempts=CR.attempts - 1,
+                claimed_by=None,
+                lease_until=None,
+                next_attempt_at=now + NO_AGENT_DELAY,
+            ),
+            execution_options={"synchronize_session": False},
+        )
         return "no_agent"
     agent_id, agent_phone, agent_name = agent
-    interaction = Interaction(customer_id=customer_id, channel="voice", direction="outbound",
-                              from_number=agent_phone, to_number=phone, started_at=now,
-                              status="queued", intent=intent, language=language)
+    interaction = Interaction(
+        customer_id=customer_id,
+        channel="voice",
+        direction="outbound",
+        from_number=agent_phone,
+        to_number=phone,
+        started_at=now,
+        status="queued",
+        intent=intent,
+        language=language,
+    )
     session.add(interaction)
     session.flush()
     # A new interaction: its log starts at 1 (log_events would first ask for the highest seq).
     data = {"request_id": request_id, "attempt": attempt, "agent": agent_name, "reason": reason}
-    session.add(InteractionEvent(interaction_id=interaction.id, seq=1, kind="callback_dial", at=now,
-                                 data={k: v for k, v in data.items() if v is not None}))
-    session.execute(update(CR).where(CR.id == request_id).values(
-        agent_id=agent_id, interaction_id=interaction.id, dial_sid=None),
-        execution_options={"synchronize_session": False})
+    session.add(
+        InteractionEvent(
+            interaction_id=interaction.id,
+            seq=1,
+            kind="callback_dial",
+            at=now,
+            data={k: v for k, v in data.items() if v is not None},
+        )
+    )
+    session.execute(
+        update(CR)
+        .where(CR.id == request_id)
+        .values(agent_id=agent_id, interaction_id=interaction.id, dial_sid=None),
+        execution_options={"synchronize_session": False},
+    )
     session.flush()
     return DialPlan(request_id, int(attempt), agent_phone, agent_name)
 
 
 def _reserve_agent(session: Session, request_id: int, now: datetime) -> tuple[int, str, str] | None:
     """Atomically take the free agent who has waited longest for a call: (id, phone, name)."""
-    pick = (select(Agent.id).where(Agent.active.is_(True), Agent.busy_request_id.is_(None))
-            .order_by(Agent.last_call_at.is_not(None), Agent.last_call_at, Agent.id).limit(1))
+    pick = (
+        select(Agent.id)
+        .where(Agent.active.is_(True), Agent.busy_request_id.is_(None))
+        .order_by(Agent.last_call_at.is_not(None), Agent.last_call_at, Agent.id)
+        .limit(1)
+    )
     if session.get_bind().dialect.name == "postgresql":
         pick = pick.with_for_update(skip_locked=True)
     row = session.execute(
-        update(Agent).where(Agent.id == pick.scalar_subquery(), Agent.busy_request_id.is_(None))
+        update(Agent)
+        .where(Agent.id == pick.scalar_subquery(), Agent.busy_request_id.is_(None))
         .values(busy_request_id=request_id, busy_since=now, last_call_at=now)
         .returning(Agent.id, Agent.phone, Agent.name),
-        execution_options={"synchronize_session": False}).one_or_none()
+        execution_options={"synchronize_session": False},
+    ).one_or_none()
     return (row[0], row[1], row[2]) if row is not None else None
 
 
@@ -141,11 +181,19 @@ def record_dialed(session: Session, request_id: int, attempt: int, call_sid: str
     request's row is written (locked) first, in the order the status callbacks lock, so the two
     never deadlock.
     """
-    session.execute(update(CR).where(CR.id == request_id, CR.dials == attempt, CR.status == DIALING)
-                    .values(dial_sid=call_sid), execution_options={"synchronize_session": False})
+    session.execute(
+        update(CR)
+        .where(CR.id == request_id, CR.dials == attempt, CR.status == DIALING)
+        .values(dial_sid=call_sid),
+        execution_options={"synchronize_session": False},
+    )
     of_attempt = select(CR.interaction_id).where(CR.id == request_id, CR.dials == attempt).scalar_subquery()
-    session.execute(update(Interaction).where(Interaction.id == of_attempt, Interaction.call_sid.is_(None))
-                    .values(call_sid=call_sid), execution_options={"synchronize_session": False})
+    session.execute(
+        update(Interaction)
+        .where(Interaction.id == of_attempt, Interaction.call_sid.is_(None))
+        .values(call_sid=call_sid),
+        execution_options={"synchronize_session": False},
+    )
 
 
 def dial_failed(session: Session, request_id: int, attempt: int, error: str, retry_at: datetime) -> None:
@@ -168,23 +216,36 @@ def free_agent(session: Session, request: CallbackRequest) -> None:
     """The agent of this request's attempt is free again."""
     if request.agent_id is None:
         return
-    session.execute(update(Agent).where(Agent.id == request.agent_id, Agent.busy_request_id == request.id)
-                    .values(busy_request_id=None, busy_since=None),
-                    execution_options={"synchronize_session": False})
+    session.execute(
+        update(Agent)
+        .where(Agent.id == request.agent_id, Agent.busy_request_id == request.id)
+        .values(busy_request_id=None, busy_since=None),
+        execution_options={"synchronize_session": False},
+    )
 
 
 def stale_dials(session: Session, now: datetime, limit: int = 50) -> list[tuple[int, int, str | None]]:
     """Attempts whose lease ran out without a final status: (request id, attempt, agent CallSid)."""
-    rows = session.execute(select(CR.id, CR.dials, CR.dial_sid).where(
-        CR.status == DIALING, CR.lease_until < now).order_by(CR.lease_until).limit(limit)).all()
+    rows = session.execute(
+        select(CR.id, CR.dials, CR.dial_sid)
+        .where(CR.status == DIALING, CR.lease_until < now)
+        .order_by(CR.lease_until)
+        .limit(limit)
+    ).all()
     return [(r[0], r[1], r[2]) for r in rows]
 
 
 def requeue_lost_dial(session: Session, request_id: int, attempt: int, now: datetime) -> bool:
     """A worker died between marking the attempt and Twilio accepting it: try again."""
     request = session.get(CR, request_id, with_for_update=True)
-    if (request is None or request.status != DIALING or request.dials != attempt
-            or request.dial_sid is not None or request.lease_until is None or request.lease_until >= now):
+    if (
+        request is None
+        or request.status != DIALING
+        or request.dials != attempt
+        or request.dial_sid is not None
+        or request.lease_until is None
+        or request.lease_until >= now
+    ):
         return False
     free_agent(session, request)
     request.status, request.attempts = QUEUED, request.attempts - 1
@@ -196,5 +257,9 @@ def requeue_lost_dial(session: Session, request_id: int, attempt: int, now: date
 
 def extend_lease(session: Session, request_id: int, attempt: int, until: datetime) -> None:
     """Twilio says the attempt's call is still going: keep it from being recovered."""
-    session.execute(update(CR).where(CR.id == request_id, CR.dials == attempt, CR.status == DIALING)
-                    .values(lease_until=until), execution_options={"synchronize_session": False})
+    session.execute(
+        update(CR)
+        .where(CR.id == request_id, CR.dials == attempt, CR.status == DIALING)
+        .values(lease_until=until),
+        execution_options={"synchronize_session": False},
+    )

@@ -59,8 +59,10 @@ def agents_add(name: str, phone: str) -> None:
 def agents_list(as_json: bool) -> None:
     """List agents and whether they are on a callback."""
     with unit_of_work() as session:
-        rows = [{"name": a.name, "phone": a.phone, "active": a.active, "busy_with": a.busy_request_id}
-                for a in session.scalars(select(Agent).order_by(Agent.name))]
+        rows = [
+            {"name": a.name, "phone": a.phone, "active": a.active, "busy_with": a.busy_request_id}
+            for a in session.scalars(select(Agent).order_by(Agent.name))
+        ]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -89,8 +91,10 @@ def callbacks_list(statuses: tuple[str, ...], phone: str | None, limit: int, as_
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     for r in rows:
-        click.echo(f"#{r['id']}\t{r['status']}\tP{r['priority']}\tdue {r['due_at']}\t{r['phone']}\t"
-                   f"{r['window']}\t{r['reason'] or ''}")
+        click.echo(
+            f"#{r['id']}\t{r['status']}\tP{r['priority']}\tdue {r['due_at']}\t{r['phone']}\t"
+            f"{r['window']}\t{r['reason'] or ''}"
+        )
 
 
 @callbacks.command("request")
@@ -105,10 +109,16 @@ def callbacks_request(phone: str, window: str, reason: str | None) -> None:
     if check.e164 is None:
         raise click.ClickException(f"'{phone}' cannot be called back ({check.problem})")
     with unit_of_work() as session:
-        result = request_callback(session, NewRequest(check.e164, source="cli", window=window, reason=reason),
-                                  current_app.config["CLOCK"](), settings)
-        click.echo(f"{result.outcome}: #{result.request.id if result.request else '-'} "
-                   f"from {result.call_at.isoformat() if result.call_at else '-'}")
+        result = request_callback(
+            session,
+            NewRequest(check.e164, source="cli", window=window, reason=reason),
+            current_app.config["CLOCK"](),
+            settings,
+        )
+        click.echo(
+            f"{result.outcome}: #{result.request.id if result.request else '-'} "
+            f"from {result.call_at.isoformat() if result.call_at else '-'}"
+        )
     if not result.accepted:
         sys.exit(1)
 
@@ -165,8 +175,14 @@ def callbacks_worker(drain: bool) -> None:
     settings = Settings.from_config(config)
     if not config.get("PUBLIC_URL") or not settings.caller_id:
         raise click.ClickException("set IVR_PUBLIC_URL and IVR_CALLBACK_CALLER_ID: Twilio needs both")
-    dialer = Dialer(session_factory(), make_client(config), settings, config["PUBLIC_URL"],
-                    settings.caller_id, clock=config["CLOCK"])
+    dialer = Dialer(
+        session_factory(),
+        make_client(config),
+        settings,
+        config["PUBLIC_URL"],
+        settings.caller_id,
+        clock=config["CLOCK"],
+    )
     click.echo(f"worker {dialer.name} started")
     try:
         placed = dialer.run(drain=drain)

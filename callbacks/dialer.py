@@ -62,9 +62,17 @@ def worker_name() -> str:
 class Dialer:
     """One worker; several may run on several machines against the same database."""
 
-    def __init__(self, sessions: sessionmaker[Session], client: Client, settings: Settings,
-                 public_url: str, caller_id: str, name: str | None = None,
-                 clock: Callable[[], datetime] = utcnow, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        client: Client,
+        settings: Settings,
+        public_url: str,
+        caller_id: str,
+        name: str | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.sessions, self.client, self.settings = sessions, client, settings
         self.public_url, self.caller_id = public_url.rstrip("/"), caller_id
         self.name = name or worker_name()
@@ -86,15 +94,16 @@ class Dialer:
         """Recover stale attempts, claim one batch and dial it; return calls placed."""
         self.recover()
         with unit_of_work(self.sessions) as session:
-            ids = claim_due(session, self.name, self.clock(), self.settings.batch_size,
-                            self.settings.claim_lease)
+            ids = claim_due(
+                session, self.name, self.clock(), self.settings.batch_size, self.settings.claim_lease
+            )
         placed = 0
         for index, request_id in enumerate(ids):
             with unit_of_work(self.sessions) as session:
                 plan = start_attempt(session, request_id, self.name, self.clock(), self.settings.dial_lease)
             if plan == "no_agent":
                 with unit_of_work(self.sessions) as session:
-                    release_claims(session, self.name, ids[index + 1:])
+                    release_claims(session, self.name, ids[index + 1 :])
                 break
             if isinstance(plan, DialPlan):  # after the commit: only now may Twilio be called
                 placed += self.place(plan)
@@ -106,10 +115,15 @@ class Dialer:
         for attempt in range(self.settings.api_retries + 1):
             try:
                 call = self.client.calls.create(
-                    to=plan.agent_phone, from_=self.caller_id, timeout=25,
-                    url=self.url(AGENT_TWIML_PATH, plan), method="POST",
-                    status_callback=self.url(AGENT_STATUS_PATH, plan), status_callback_method="POST",
-                    status_callback_event=["completed"])
+                    to=plan.agent_phone,
+                    from_=self.caller_id,
+                    timeout=25,
+                    url=self.url(AGENT_TWIML_PATH, plan),
+                    method="POST",
+                    status_callback=self.url(AGENT_STATUS_PATH, plan),
+                    status_callback_method="POST",
+                    status_callback_event=["completed"],
+                )
             except TwilioRestException as exc:
                 error = f"HTTP {exc.status}: {exc.msg}"
                 if exc.status in (401, 403):
@@ -153,7 +167,14 @@ class Dialer:
                 continue
             with unit_of_work(self.sessions) as session:
                 if call.status in FINAL_CALL_STATUSES:
-                    agent_call_ended(session, request_id, attempt, sid, str(call.status),
-                                     int(call.duration) if call.duration else None, now)
+                    agent_call_ended(
+                        session,
+                        request_id,
+                        attempt,
+                        sid,
+                        str(call.status),
+                        int(call.duration) if call.duration else None,
+                        now,
+                    )
                 else:
                     extend_lease(session, request_id, attempt, now + self.settings.dial_lease)

@@ -16,8 +16,11 @@ from ivr.models import Interaction, InteractionEvent
 def _cancel_when_connected(session: Session, _context: Any, _instances: Any) -> None:
     """A ``route_result`` event saying the caller was bridged cancels their open request."""
     for obj in list(session.new):
-        if not (isinstance(obj, InteractionEvent) and obj.kind == "route_result"
-                and (obj.data or {}).get("result") in CONNECTED):
+        if not (
+            isinstance(obj, InteractionEvent)
+            and obj.kind == "route_result"
+            and (obj.data or {}).get("result") in CONNECTED
+        ):
             continue
         with session.no_autoflush:
             interaction = session.get(Interaction, obj.interaction_id)

@@ -63,8 +63,13 @@ class CallbackRequest(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
 
-Index("uq_callback_requests_open_phone", CallbackRequest.phone, unique=True,
-      sqlite_where=CallbackRequest.status.in_(OPEN), postgresql_where=CallbackRequest.status.in_(OPEN))
+Index(
+    "uq_callback_requests_open_phone",
+    CallbackRequest.phone,
+    unique=True,
+    sqlite_where=CallbackRequest.status.in_(OPEN),
+    postgresql_where=CallbackRequest.status.in_(OPEN),
+)
 Index("ix_callback_requests_due", CallbackRequest.status, CallbackRequest.next_attempt_at)
 Index("ix_callback_requests_dial_sid", CallbackRequest.dial_sid)
 

@@ -85,10 +85,16 @@ class CallbackNode(Node):
         if number:
             ctx.state.variables[NUMBER] = number
         known = ctx.state.variables.get(NUMBER)
-        prompt = text("ask_number" if stage == "number" else stage, lang,
-                      number=spoken_number(known, lang) if known else "")
-        gather = (Gather(finish_on_key="#", timeout=8, speech=bool(ctx.services.speech_gather))
-                  if stage == "number" else Gather(num_digits=1, timeout=6))
+        prompt = text(
+            "ask_number" if stage == "number" else stage,
+            lang,
+            number=spoken_number(known, lang) if known else "",
+        )
+        gather = (
+            Gather(finish_on_key="#", timeout=8, speech=bool(ctx.services.speech_gather))
+            if stage == "number"
+            else Gather(num_digits=1, timeout=6)
+        )
         prompts = [Prompt(lang=lang, text=t) for t in (before, prompt) if t]
         return Wait(tuple(prompts), gather)
 
@@ -105,12 +111,24 @@ class CallbackNode(Node):
         number = variables[NUMBER]
         schedule = ctx.flow.schedules.get(self.spec.schedule) if self.spec.schedule else None
         result = _service(ctx).submit(
-            number, ctx.now, source=self.spec.source, window=window, language=lang,
-            reason=self.spec.reason or variables.get("intent"), intent=variables.get("intent"),
-            transcript=variables.get("transcript"), priority=self.spec.priority,
-            hours=schedule.model_dump(mode="json") if schedule else None)
-        ctx.log("callback", node=self.id, outcome=result.outcome,
-                request_id=result.request.id if result.request else None, window=window)
+            number,
+            ctx.now,
+            source=self.spec.source,
+            window=window,
+            language=lang,
+            reason=self.spec.reason or variables.get("intent"),
+            intent=variables.get("intent"),
+            transcript=variables.get("transcript"),
+            priority=self.spec.priority,
+            hours=schedule.model_dump(mode="json") if schedule else None,
+        )
+        ctx.log(
+            "callback",
+            node=self.id,
+            outcome=result.outcome,
+            request_id=result.request.id if result.request else None,
+            window=window,
+        )
         if result.call_at is None or (not result.accepted and result.outcome != "rate_limited"):
             return Goto(self.spec.on_failure, (Prompt(lang=lang, text=text("refused", lang)),))
         variables["outcome"] = "callback"

@@ -8,8 +8,13 @@ import phonenumbers
 from phonenumbers import PhoneNumberType
 
 #: Calling these costs us per minute or reaches no person.
-REFUSED_TYPES = {PhoneNumberType.PREMIUM_RATE, PhoneNumberType.SHARED_COST, PhoneNumberType.PAGER,
-                 PhoneNumberType.UAN, PhoneNumberType.VOICEMAIL}
+REFUSED_TYPES = {
+    PhoneNumberType.PREMIUM_RATE,
+    PhoneNumberType.SHARED_COST,
+    PhoneNumberType.PAGER,
+    PhoneNumberType.UAN,
+    PhoneNumberType.VOICEMAIL,
+}
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,9 @@ def current_attempt(session: Session, request_id: int | None, attempt: int | Non
     return request
 
 
-def agent_answered(session: Session, request_id: int | None, attempt: int | None, now: datetime,
-                   lease: timedelta) -> CallbackRequest | None:
+def agent_answered(
+    session: Session, request_id: int | None, attempt: int | None, now: datetime, lease: timedelta
+) -> CallbackRequest | None:
     """The agent picked up: the request to brief them on, or None if it is no longer theirs."""
     request = current_attempt(session, request_id, attempt)
     if request is None or request.status != DIALING:
@@ -52,8 +53,9 @@ def customer_answered(session: Session, request_id: int | None, attempt: int | N
     return True
 
 
-def customer_dial_result(session: Session, request_id: int | None, attempt: int | None, dial_status: str,
-                         now: datetime) -> CallbackRequest | None:
+def customer_dial_result(
+    session: Session, request_id: int | None, attempt: int | None, dial_status: str, now: datetime
+) -> CallbackRequest | None:
     """How the <Dial> to the customer ended; a miss is retried within opening hours."""
     request = current_attempt(session, request_id, attempt)
     if request is None or request.status not in (DIALING, CONNECTED):
@@ -79,8 +81,15 @@ def _attempt_failed(request: CallbackRequest, final: str, now: datetime) -> None
         request.outcome = f"retry_{final}"
 
 
-def agent_call_ended(session: Session, request_id: int | None, attempt: int | None, call_sid: str | None,
-                     status: str, duration: int | None, now: datetime) -> str:
+def agent_call_ended(
+    session: Session,
+    request_id: int | None,
+    attempt: int | None,
+    call_sid: str | None,
+    status: str,
+    duration: int | None,
+    now: datetime,
+) -> str:
     """The agent leg's final status; returns what it meant (for logs): done, requeued, stale, ..."""
     if status not in FINAL_CALL_STATUSES:
         return "progress"

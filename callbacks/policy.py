@@ -71,8 +71,9 @@ def _window_without_hours(after: datetime, window: str) -> datetime:
     return after
 
 
-def next_attempt_after_failure(now: datetime, attempts: int, window: str,
-                               schedule: Schedule | None) -> datetime | None:
+def next_attempt_after_failure(
+    now: datetime, attempts: int, window: str, schedule: Schedule | None
+) -> datetime | None:
     """When to try again after ``attempts`` failed attempts; None when we give up."""
     if attempts >= MAX_ATTEMPTS:
         return None

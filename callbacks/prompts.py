@@ -16,7 +16,7 @@ DIGITS = {
 TEXTS: dict[str, dict[str, str]] = {
     "confirm": {
         "de": "Sollen wir Sie unter der Nummer {number} zurückrufen? Dann drücken Sie die 1. "
-              "Für eine andere Nummer drücken Sie die 2.",
+        "Für eine andere Nummer drücken Sie die 2.",
         "en": "Shall we call you back on {number}? Press 1. For a different number, press 2.",
     },
     "ask_number": {
@@ -25,7 +25,7 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "confirm_entered": {
         "de": "Sie haben die Nummer {number} eingegeben. Stimmt das? Dann drücken Sie die 1. "
-              "Zum Ändern die 2.",
+        "Zum Ändern die 2.",
         "en": "You entered {number}. Is that right? Press 1. To change it, press 2.",
     },
     "invalid": {
@@ -42,7 +42,7 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "window": {
         "de": "Wann passt es Ihnen am besten? So bald wie möglich: die 1. Vormittags: die 2. "
-              "Nachmittags: die 3.",
+        "Nachmittags: die 3.",
         "en": "When suits you best? As soon as possible, press 1. In the morning, 2. In the afternoon, 3.",
     },
     "no_input": {"de": "Ich habe nichts gehört.", "en": "I did not hear anything."},
@@ -64,7 +64,7 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "offer": {
         "de": "Wenn wir Sie unter der Nummer {number} zurückrufen sollen, drücken Sie die 1. "
-              "Sie behalten Ihren Platz in der Warteschlange.",
+        "Sie behalten Ihren Platz in der Warteschlange.",
         "en": "To be called back on {number}, press 1. You keep your place in the queue.",
     },
     "offer_done": {

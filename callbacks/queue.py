@@ -73,8 +73,14 @@ def request_callback(session: Session, new: NewRequest, now: datetime, settings:
     """Queue a callback, or update the caller's open request; refuse floods with a clear outcome."""
     hour_ago = now - timedelta(hours=1)
     existing = _open_request(session, new.phone)
-    per_number = session.scalar(select(func.count()).where(
-        CallbackSubmission.phone == new.phone, CallbackSubmission.at > hour_ago)) or 0
+    per_number = (
+        session.scalar(
+            select(func.count()).where(
+                CallbackSubmission.phone == new.phone, CallbackSubmission.at > hour_ago
+            )
+        )
+        or 0
+    )
     if per_number >= settings.per_number_per_hour:
         return _refuse(session, new, now, "rate_limited", existing)
     total = session.scalar(select(func.count()).where(CallbackSubmission.at > hour_ago)) or 0
@@ -95,26 +101,56 @@ def request_callback(session: Session, new: NewRequest, now: datetime, settings:
     if outcome == "updated":
         _update(existing, new, call_at, due, position)
     session.add(CallbackSubmission(phone=new.phone, at=now, outcome=outcome))
-    _log_on_call(session, new.call_sid, "callback_requested", request_id=existing.id, outcome=outcome,
-                 window=new.window, call_at=call_at.isoformat())
+    _log_on_call(
+        session,
+        new.call_sid,
+        "callback_requested",
+        request_id=existing.id,
+        outcome=outcome,
+        window=new.window,
+        call_at=call_at.isoformat(),
+    )
     session.flush()
     return Submitted(outcome, existing, existing.next_attempt_at)
 
 
-def _create(session: Session, new: NewRequest, now: datetime, call_at: datetime, due: datetime,
-            position: datetime) -> CallbackRequest | None:
+def _create(
+    session: Session, new: NewRequest, now: datetime, call_at: datetime, due: datetime, position: datetime
+) -> CallbackRequest | None:
     """Insert the request; None when the same number got an open request concurrently."""
     customer = get_or_create_customer(session, new.phone)
     recent = 0
     if customer is not None:
-        recent = session.scalar(select(func.count()).where(
-            Interaction.customer_id == customer.id, Interaction.started_at > now - RECENT_CONTACTS)) or 0
+        recent = (
+            session.scalar(
+                select(func.count()).where(
+                    Interaction.customer_id == customer.id, Interaction.started_at > now - RECENT_CONTACTS
+                )
+            )
+            or 0
+        )
     request = CallbackRequest(
-        phone=new.phone, customer_id=customer.id if customer else None, status=QUEUED,
-        priority=priority_for(new.priority, new.intent, recent), source=new.source, reason=new.reason,
-        intent=new.intent, transcript=new.transcript, language=new.language, window=new.window,
-        hours=new.hours, queue=new.queue, call_sid=new.call_sid, position_at=position, requested_at=now,
-        due_at=due, next_attempt_at=call_at, attempts=0, dials=0, updates=0)
+        phone=new.phone,
+        customer_id=customer.id if customer else None,
+        status=QUEUED,
+        priority=priority_for(new.priority, new.intent, recent),
+        source=new.source,
+        reason=new.reason,
+        intent=new.intent,
+        transcript=new.transcript,
+        language=new.language,
+        window=new.window,
+        hours=new.hours,
+        queue=new.queue,
+        call_sid=new.call_sid,
+        position_at=position,
+        requested_at=now,
+        due_at=due,
+        next_attempt_at=call_at,
+        attempts=0,
+        dials=0,
+        updates=0,
+    )
     try:
         with session.begin_nested():
             session.add(request)
@@ -123,8 +159,9 @@ def _create(session: Session, new: NewRequest, now: datetime, call_at: datetime,
     return request
 
 
-def _update(request: CallbackRequest, new: NewRequest, call_at: datetime, due: datetime,
-            position: datetime) -> None:
+def _update(
+    request: CallbackRequest, new: NewRequest, call_at: datetime, due: datetime, position: datetime
+) -> None:
     """A second request from the same number: newest wishes, best place, highest priority."""
     request.updates += 1
     request.reason = new.reason or request.reason
@@ -142,8 +179,9 @@ def _update(request: CallbackRequest, new: NewRequest, call_at: datetime, due: d
         request.due_at = min(request.due_at, due) if new.window == "asap" else due
 
 
-def _refuse(session: Session, new: NewRequest, now: datetime, outcome: str,
-            existing: CallbackRequest | None) -> Submitted:
+def _refuse(
+    session: Session, new: NewRequest, now: datetime, outcome: str, existing: CallbackRequest | None
+) -> Submitted:
     session.add(CallbackSubmission(phone=new.phone, at=now, outcome=outcome))
     _log_on_call(session, new.call_sid, "callback_refused", reason=outcome)
     session.flush()
@@ -151,8 +189,11 @@ def _refuse(session: Session, new: NewRequest, now: datetime, outcome: str,
 
 
 def _open_request(session: Session, phone: str) -> CallbackRequest | None:
-    return session.scalar(select(CallbackRequest).where(
-        CallbackRequest.phone == phone, CallbackRequest.status.in_(OPEN)).with_for_update())
+    return session.scalar(
+        select(CallbackRequest)
+        .where(CallbackRequest.phone == phone, CallbackRequest.status.in_(OPEN))
+        .with_for_update()
+    )
 
 
 def _log_on_call(session: Session, call_sid: str | None, kind: str, **data: Any) -> None:
@@ -167,20 +208,28 @@ def _log_on_call(session: Session, call_sid: str | None, kind: str, **data: Any)
 def queue_position(session: Session, request: CallbackRequest) -> int:
     """How many open requests go before this one (1 = next)."""
     ahead = select(func.count()).where(
-        CallbackRequest.status.in_(OPEN), CallbackRequest.id != request.id,
+        CallbackRequest.status.in_(OPEN),
+        CallbackRequest.id != request.id,
         (CallbackRequest.priority > request.priority)
-        | ((CallbackRequest.priority == request.priority) & (CallbackRequest.due_at < request.due_at)))
+        | ((CallbackRequest.priority == request.priority) & (CallbackRequest.due_at < request.due_at)),
+    )
     return (session.scalar(ahead) or 0) + 1
 
 
-def list_queue(session: Session, statuses: tuple[str, ...] = OPEN, phone: str | None = None,
-               limit: int = 100) -> list[CallbackRequest]:
+def list_queue(
+    session: Session, statuses: tuple[str, ...] = OPEN, phone: str | None = None, limit: int = 100
+) -> list[CallbackRequest]:
     """Requests in the given states, most urgent first (priority, then due time)."""
     query = select(CallbackRequest).where(CallbackRequest.status.in_(statuses))
     if phone:
         query = query.where(CallbackRequest.phone == phone)
-    return list(session.scalars(query.order_by(CallbackRequest.priority.desc(), CallbackRequest.due_at,
-                                               CallbackRequest.id).limit(limit)))
+    return list(
+        session.scalars(
+            query.order_by(CallbackRequest.priority.desc(), CallbackRequest.due_at, CallbackRequest.id).limit(
+                limit
+            )
+        )
+    )
 
 
 def complete_request(session: Session, request_id: int, note: str | None, now: datetime) -> CallbackRequest:
@@ -201,8 +250,9 @@ def cancel_request(session: Session, request_id: int, reason: str) -> CallbackRe
     """Withdraw a request that is not being dialled right now."""
     request = _get(session, request_id)
     if request.status not in (QUEUED, CLAIMED):
-        raise CallbackError(f"callback {request_id} is {request.status}; "
-                            "only waiting requests can be cancelled")
+        raise CallbackError(
+            f"callback {request_id} is {request.status}; only waiting requests can be cancelled"
+        )
     request.status, request.outcome = CANCELLED, reason[:30]
     request.claimed_by = request.lease_until = None
     session.flush()
@@ -211,8 +261,11 @@ def cancel_request(session: Session, request_id: int, reason: str) -> CallbackRe
 
 def cancel_open_for_phone(session: Session, phone: str, reason: str) -> list[int]:
     """Cancel the waiting request of a number (the customer reached an agent meanwhile)."""
-    requests = session.scalars(select(CallbackRequest).where(
-        CallbackRequest.phone == phone, CallbackRequest.status.in_((QUEUED, CLAIMED)))).all()
+    requests = session.scalars(
+        select(CallbackRequest).where(
+            CallbackRequest.phone == phone, CallbackRequest.status.in_((QUEUED, CLAIMED))
+        )
+    ).all()
     for request in requests:
         request.status, request.outcome = CANCELLED, reason[:30]
         request.claimed_by = request.lease_until = None
@@ -228,15 +281,29 @@ def _get(session: Session, request_id: int) -> CallbackRequest:
 
 def request_as_dict(request: CallbackRequest) -> dict[str, Any]:
     """A request as JSON-ready data (for the CLI and the agent API)."""
+
     def iso(value: datetime | None) -> str | None:
         return value.isoformat() if value else None
 
     return {
-        "id": request.id, "phone": request.phone, "status": request.status, "priority": request.priority,
-        "source": request.source, "reason": request.reason, "intent": request.intent,
-        "transcript": request.transcript, "language": request.language, "window": request.window,
-        "queue": request.queue, "position_at": iso(request.position_at), "due_at": iso(request.due_at),
-        "next_attempt_at": iso(request.next_attempt_at), "attempts": request.attempts,
-        "updates": request.updates, "claimed_by": request.claimed_by, "agent_id": request.agent_id,
-        "outcome": request.outcome, "note": request.note,
+        "id": request.id,
+        "phone": request.phone,
+        "status": request.status,
+        "priority": request.priority,
+        "source": request.source,
+        "reason": request.reason,
+        "intent": request.intent,
+        "transcript": request.transcript,
+        "language": request.language,
+        "window": request.window,
+        "queue": request.queue,
+        "position_at": iso(request.position_at),
+        "due_at": iso(request.due_at),
+        "next_attempt_at": iso(request.next_attempt_at),
+        "attempts": request.attempts,
+        "updates": request.updates,
+        "claimed_by": request.claimed_by,
+        "agent_id": request.agent_id,
+        "outcome": request.outcome,
+        "note": request.note,
     }

@@ -21,8 +21,9 @@ class CallbackService:
 
     def check(self, raw: str | None) -> NumberCheck:
         """Whether we may call this number back."""
-        return check_callback_number(raw, self.services.config.get("DEFAULT_REGION", "DE"),
-                                     self.settings.allowed_regions)
+        return check_callback_number(
+            raw, self.services.config.get("DEFAULT_REGION", "DE"), self.settings.allowed_regions
+        )
 
     @staticmethod
     def check_number(config: Mapping[str, Any], raw: str | None) -> str | None:

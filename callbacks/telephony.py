@@ -14,8 +14,11 @@ API_TIMEOUT = 10.0
 
 def make_client(config: Mapping[str, Any], http_client: HttpClient | None = None) -> Client:
     """A REST client; ``TWILIO_API_BASE_URL`` serves Twilio-compatible providers (and tests)."""
-    client = Client(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"],
-                    http_client=http_client or TwilioHttpClient(timeout=API_TIMEOUT))
+    client = Client(
+        config["TWILIO_ACCOUNT_SID"],
+        config["TWILIO_AUTH_TOKEN"],
+        http_client=http_client or TwilioHttpClient(timeout=API_TIMEOUT),
+    )
     base = config.get("TWILIO_API_BASE_URL")
     if base:
         client.api.base_url = str(base).rstrip("/")

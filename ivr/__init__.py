@@ -14,8 +14,9 @@ from ivr.config import load_config
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Create and configure the Flask application."""
-    app = Flask(__name__, instance_path=os.environ.get("IVR_INSTANCE_PATH") or None,
-                instance_relative_config=True)
+    app = Flask(
+        __name__, instance_path=os.environ.get("IVR_INSTANCE_PATH") or None, instance_relative_config=True
+    )
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_mapping(load_config(app.instance_path))
     if test_config:

@@ -74,8 +74,12 @@ def queue_wait() -> str:
         _say(response, "position", lang, position=position, minutes=max(1, round(estimate / 60)))
         if estimate > settings.offer_after_seconds and number:
             since = int((_now() - timedelta(seconds=waited)).timestamp())
-            gather = response.gather(num_digits=1, timeout=3, method="POST",
-                                     action=f"/callbacks/queue/offer?{urlencode({'since': since})}")
+            gather = response.gather(
+                num_digits=1,
+                timeout=3,
+                method="POST",
+                action=f"/callbacks/queue/offer?{urlencode({'since': since})}",
+            )
             voices().say(gather, _prompt("offer", lang, number=spoken_number(number, lang)))
         response.play(current_app.config.get("CALLBACK_HOLD_MUSIC", HOLD_MUSIC))
     return str(response)
@@ -98,18 +102,28 @@ def queue_offer() -> str:
         result = None
         if number:
             known = call.variables if call else {}
-            new = NewRequest(phone=number, source="queue", language=lang, position_at=since,
-                             call_sid=form.get("CallSid"), intent=known.get("intent"),
-                             reason=known.get("intent"), transcript=known.get("transcript"),
-                             hours=_callback_hours(session, call))
+            new = NewRequest(
+                phone=number,
+                source="queue",
+                language=lang,
+                position_at=since,
+                call_sid=form.get("CallSid"),
+                intent=known.get("intent"),
+                reason=known.get("intent"),
+                transcript=known.get("transcript"),
+                hours=_callback_hours(session, call),
+            )
             result = request_callback(session, new, now, _settings())
         if result is None or result.call_at is None or result.outcome in ("busy", "no_opening"):
             _say(response, "offer_failed", lang)
             response.redirect(WAIT_PATH, method="POST")
             return str(response)
         if call is not None:  # the call ends here, as a callback rather than an abandoned wait
-            call.variables = {**call.variables, "outcome": "callback",
-                              "callback_request_id": result.request.id if result.request else None}
+            call.variables = {
+                **call.variables,
+                "outcome": "callback",
+                "callback_request_id": result.request.id if result.request else None,
+            }
         _say(response, "offer_done", lang, when=spoken_time(result.call_at, now, "Europe/Berlin", lang))
         response.hangup()
     return str(response)
@@ -142,15 +156,32 @@ def agent_leg() -> str:
             _say(response, "gone", "de")
             response.hangup()
             return str(response)
-        contacts = session.scalar(select(func.count()).where(
-            Interaction.customer_id == found.customer_id)) if found.customer_id else 0
-        _say(response, "brief", "de", number=spoken_number(found.phone, "de"),
-             reason=reason_text(found.reason, "de"), contacts=contacts or 0)
+        contacts = (
+            session.scalar(select(func.count()).where(Interaction.customer_id == found.customer_id))
+            if found.customer_id
+            else 0
+        )
+        _say(
+            response,
+            "brief",
+            "de",
+            number=spoken_number(found.phone, "de"),
+            reason=reason_text(found.reason, "de"),
+            contacts=contacts or 0,
+        )
         query = urlencode({"r": request_id, "a": attempt})
-        dial = response.dial(action=f"/callbacks/agent/dialed?{query}", method="POST", timeout=30,
-                             caller_id=_settings().caller_id)
-        dial.number(found.phone, status_callback=f"/callbacks/customer/status?{query}",
-                    status_callback_event="answered", status_callback_method="POST")
+        dial = response.dial(
+            action=f"/callbacks/agent/dialed?{query}",
+            method="POST",
+            timeout=30,
+            caller_id=_settings().caller_id,
+        )
+        dial.number(
+            found.phone,
+            status_callback=f"/callbacks/customer/status?{query}",
+            status_callback_event="answered",
+            status_callback_method="POST",
+        )
     return str(response)
 
 
@@ -161,8 +192,9 @@ def agent_dialed() -> str:
     response = VoiceResponse()
     status = request.form.get("DialCallStatus") or "failed"
     with unit_of_work() as session:
-        outcomes.customer_dial_result(session, _int(request.args.get("r")), _int(request.args.get("a")),
-                                      status, _now())
+        outcomes.customer_dial_result(
+            session, _int(request.args.get("r")), _int(request.args.get("a")), status, _now()
+        )
     if status not in ("completed", "answered"):
         _say(response, "missed", "de")
     response.hangup()
@@ -186,9 +218,14 @@ def agent_status() -> str:
     form = request.form
     with unit_of_work() as session:
         meaning = outcomes.agent_call_ended(
-            session, _int(request.args.get("r")), _int(request.args.get("a")), form.get("CallSid"),
-            form.get("CallStatus") or "unknown", _int(form.get("CallDuration")), _now())
+            session,
+            _int(request.args.get("r")),
+            _int(request.args.get("a")),
+            form.get("CallSid"),
+            form.get("CallStatus") or "unknown",
+            _int(form.get("CallDuration")),
+            _now(),
+        )
     if meaning in ("unknown", "duplicate"):
         log.info("callback status %s for %s: %s", form.get("CallStatus"), form.get("CallSid"), meaning)
     return str(VoiceResponse())
-

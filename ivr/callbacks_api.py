@@ -66,8 +66,9 @@ def claim() -> ResponseReturnValue:
         agent = _body().get("agent")
         if isinstance(agent, bool) or not isinstance(agent, (str, int)) or agent == "":
             raise BadBody('send {"agent": "<name>"} or {"agent": <id>}')
-        claimed = claim_for_agent(session, agent, current_app.config["CLOCK"](),
-                                  Settings.from_config(current_app.config).dial_lease)
+        claimed = claim_for_agent(
+            session, agent, current_app.config["CLOCK"](), Settings.from_config(current_app.config).dial_lease
+        )
         if claimed is None:
             return "", 204
         return jsonify(request_as_dict(claimed))

@@ -22,9 +22,14 @@ from ivr.simulator import simulate
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=False,
-             load_dotenv=False, set_debug_flag=False,
-             add_version_option=False)
+@click.group(
+    cls=FlaskGroup,
+    create_app=create_app,
+    add_default_commands=False,
+    load_dotenv=False,
+    set_debug_flag=False,
+    add_version_option=False,
+)
 def main() -> None:
     """Hotline: Twilio voice support for online shops."""
 
@@ -44,8 +49,21 @@ def serve(port: int, host: str) -> None:
     published = prepare_instance(current_app)
     click.echo(f"database ready; flows: {', '.join(published) or 'none'}")
     click.echo(f"Twilio voice webhook: POST http://{host}:{port}/twilio/voice")
-    os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
-                               "--chdir", str(ROOT), "--bind", f"{host}:{port}", "wsgi:app"])
+    os.execvp(
+        sys.executable,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            str(ROOT / "gunicorn.conf.py"),
+            "--chdir",
+            str(ROOT),
+            "--bind",
+            f"{host}:{port}",
+            "wsgi:app",
+        ],
+    )
 
 
 @main.group()
@@ -143,8 +161,10 @@ def history(phone: str, as_json: bool) -> None:
         click.echo(json.dumps(entries, indent=2, ensure_ascii=False))
         return
     for entry in entries:
-        click.echo(f"{entry['started_at']}  {entry['call_sid']}  {entry['status']}  "
-                   f"{entry['duration'] or '-'}s  {entry['outcome'] or ''}")
+        click.echo(
+            f"{entry['started_at']}  {entry['call_sid']}  {entry['status']}  "
+            f"{entry['duration'] or '-'}s  {entry['outcome'] or ''}"
+        )
         for event in entry["events"]:
             click.echo(f"    {event['kind']:<14} {json.dumps(event['data'], ensure_ascii=False)}")
 
@@ -156,7 +176,8 @@ from callbacks.cli import agents, callbacks  # noqa: E402
 from ivr.orders.cli import apikeys, orders  # noqa: E402
 
 main.add_command(orders)
-main.add_command(agents); main.add_command(callbacks)  # noqa: E702
+main.add_command(agents)
+main.add_command(callbacks)  # noqa: E702
 main.add_command(apikeys)
 from speech.cli import intent_cli, numbers_cli, speech_cli  # noqa: E402
 

@@ -24,8 +24,13 @@ def resume_flow(ctx: Context, data: CallerInput) -> Step:
     """Give the caller's input to the node the call waits at and follow the result."""
     node = _node(ctx.flow, ctx.state.node)
     if (data.digits or data.speech) and node.masks_input:
-        ctx.log("input", node=node.id, digits_length=len(data.digits or ""),
-                speech_length=len(data.speech or ""), masked=True)
+        ctx.log(
+            "input",
+            node=node.id,
+            digits_length=len(data.digits or ""),
+            speech_length=len(data.speech or ""),
+            masked=True,
+        )
     elif data.digits or data.speech:
         ctx.log("input", node=node.id, digits=data.digits, speech=data.speech, confidence=data.confidence)
     return _follow(ctx, node.handle(ctx, data))

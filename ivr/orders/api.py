@@ -47,8 +47,11 @@ def show(number: str) -> ResponseReturnValue:
     with unit_of_work() as session:
         if authenticate(session, request_key()) is None:
             return unauthorized()
-        order = session.scalar(select(Order).where(Order.order_number == number)) \
-            if ORDER_NUMBER.match(number) else None
+        order = (
+            session.scalar(select(Order).where(Order.order_number == number))
+            if ORDER_NUMBER.match(number)
+            else None
+        )
         if order is None:
             return jsonify(error="no such order"), 404
         return jsonify(order_as_dict(order))

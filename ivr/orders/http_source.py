@@ -26,8 +26,9 @@ MAX_BODY = 256 * 1024
 class CircuitBreaker:
     """Stop calling a failing system for a while, then let one trial request through."""
 
-    def __init__(self, threshold: int = 3, reset_after: float = 30.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, threshold: int = 3, reset_after: float = 30.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.threshold, self.reset_after, self.clock = threshold, reset_after, clock
         self.failures = 0
         self.opened_at: float | None = None
@@ -78,9 +79,15 @@ def breaker_for(url: str, threshold: int = 3, reset_after: float = 30.0) -> Circ
 class HttpOrderSource:
     """Looks orders up at ``url`` (``{order_number}`` placeholder) and ``phone_url`` (``{phone}``)."""
 
-    def __init__(self, url: str, phone_url: str | None = None, headers: Mapping[str, str] | None = None,
-                 fields: Mapping[str, str] | None = None, timeout: float = 2.0,
-                 breaker: CircuitBreaker | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        phone_url: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        fields: Mapping[str, str] | None = None,
+        timeout: float = 2.0,
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
         self.url, self.phone_url = url, phone_url
         self.headers = dict(headers or {})
         self.fields = {**DEFAULT_FIELDS, **(fields or {})}
@@ -89,8 +96,9 @@ class HttpOrderSource:
 
     def find(self, order_number: str) -> OrderInfo | None:
         """The order with this number, or None (SourceUnavailable when the shop is down)."""
-        data = self._get(self.url.format(order_number=quote(order_number, safe="")),
-                         mask_order_number(order_number))
+        data = self._get(
+            self.url.format(order_number=quote(order_number, safe="")), mask_order_number(order_number)
+        )
         return self._info(data) if isinstance(data, dict) else None
 
     def latest_open(self, phone: str) -> OrderInfo | None:
@@ -98,8 +106,11 @@ class HttpOrderSource:
         if not self.phone_url:
             return None
         data = self._get(self.phone_url.format(phone=quote(phone, safe="")), "by phone")
-        found = [self._info(d) for d in data if isinstance(d, dict)] if isinstance(data, list) else (
-            [self._info(data)] if isinstance(data, dict) else [])
+        found = (
+            [self._info(d) for d in data if isinstance(d, dict)]
+            if isinstance(data, list)
+            else ([self._info(data)] if isinstance(data, dict) else [])
+        )
         open_ = [o for o in found if o.status in OPEN_STATUSES]
         return max(open_, key=lambda o: o.ordered_at or date.min, default=None)
 
@@ -124,8 +135,12 @@ class HttpOrderSource:
         except (requests.RequestException, ValueError) as exc:
             self.breaker.failed()
             # The URL carries the order number: log only its masked form.
-            log.warning("order API failed (%s, %s): %s", what, type(exc).__name__,
-                        "circuit opened" if self.breaker.is_open else "will retry")
+            log.warning(
+                "order API failed (%s, %s): %s",
+                what,
+                type(exc).__name__,
+                "circuit opened" if self.breaker.is_open else "will retry",
+            )
             raise SourceUnavailable(type(exc).__name__) from None
         self.breaker.succeeded()
         return data
@@ -135,8 +150,9 @@ class HttpOrderSource:
         status = str(values.get("status") or "")
         if status not in ORDER_STATUSES or not values.get("order_number"):
             raise SourceUnavailable("order API sent an unknown status or no order number")
-        dates = {k: _as_date(values[k]) for k in ("ordered_at", "shipped_at", "expected_delivery",
-                                                  "delivered_at")}
+        dates = {
+            k: _as_date(values[k]) for k in ("ordered_at", "shipped_at", "expected_delivery", "delivered_at")
+        }
         texts = {k: (str(v) if v not in (None, "") else None) for k, v in values.items() if k not in dates}
         return OrderInfo(**{**texts, **dates, "status": status})  # type: ignore[arg-type]
 

@@ -19,8 +19,19 @@ from ivr.models.order import ORDER_STATUSES
 from ivr.phone import normalize_phone
 
 CSV_HEADER = (
-    "order_number", "customer_name", "phone", "email", "postal_code", "status", "carrier",
-    "tracking_number", "ordered_at", "shipped_at", "expected_delivery", "delivered_at", "items",
+    "order_number",
+    "customer_name",
+    "phone",
+    "email",
+    "postal_code",
+    "status",
+    "carrier",
+    "tracking_number",
+    "ordered_at",
+    "shipped_at",
+    "expected_delivery",
+    "delivered_at",
+    "items",
 )
 DATE_FIELDS = ("ordered_at", "shipped_at", "expected_delivery", "delivered_at")
 # Callers key order numbers on the phone, so they are digits only.
@@ -69,8 +80,7 @@ def parse_order(raw: Mapping[str, Any], region: str = "DE") -> dict[str, Any]:
         if len(value[name]) > limit:
             raise InvalidOrder(f"{name} is longer than {limit} characters")
     row: dict[str, Any] = {k: value[k] or None for k in CSV_HEADER if k not in DATE_FIELDS}
-    row.update(phone=phone, postal_code=postal or None,
-               **{k: _parse_date(k, value[k]) for k in DATE_FIELDS})
+    row.update(phone=phone, postal_code=postal or None, **{k: _parse_date(k, value[k]) for k in DATE_FIELDS})
     return row
 
 
@@ -104,8 +114,16 @@ def upsert_orders(session: Session, rows: Iterable[dict[str, Any]]) -> int:
 
 def _customer_ids(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
     """Customers by phone for these rows, created when new (the shared customer history)."""
-    new = {r["phone"]: {"phone": r["phone"], "name": r["customer_name"], "email": r["email"],
-                        "created_at": utcnow()} for r in rows if r["phone"]}
+    new = {
+        r["phone"]: {
+            "phone": r["phone"],
+            "name": r["customer_name"],
+            "email": r["email"],
+            "created_at": utcnow(),
+        }
+        for r in rows
+        if r["phone"]
+    }
     if not new:
         return {}
     insert = dialect_insert(session)(Customer.__table__)

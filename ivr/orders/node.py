@@ -66,8 +66,7 @@ class OrderStatusNode(Node):
         if recent is None:
             return self._ask(ctx, "number", self.spec.prompts.ask_number)
         self._set(ctx, number=recent.order_number)
-        ctx.state.variables["order_date"] = say_order_date(recent.ordered_at, ctx.state.language,
-                                                           _today(ctx))
+        ctx.state.variables["order_date"] = say_order_date(recent.ordered_at, ctx.state.language, _today(ctx))
         return self._ask(ctx, "offer", self.spec.prompts.offer_recent)
 
     def handle(self, ctx: Context, data: CallerInput) -> Result:
@@ -113,8 +112,14 @@ class OrderStatusNode(Node):
         if self._fail_verification(ctx, "wrong postal code"):
             return self._lock_out(ctx, "limit reached")
         if st["postal_failures"] >= self.spec.postal_attempts:
-            ctx.log("order_lookup", node=self.id, order_number=st["number"], verified=False,
-                    answered="nothing", reason="postal code wrong")
+            ctx.log(
+                "order_lookup",
+                node=self.id,
+                order_number=st["number"],
+                verified=False,
+                answered="nothing",
+                reason="postal code wrong",
+            )
             return self._ask(ctx, "not_verified", p.not_verified)
         return Wait(ctx.say(p.wrong_postal), self._gather(ctx, digits=None))
 
@@ -128,8 +133,10 @@ class OrderStatusNode(Node):
             return self._say_answer(ctx, order)
         if keyed == "2" and order.tracking_number:
             ctx.log("order_tracking", node=self.id, order_number=order.order_number)
-            return Wait((*ctx.say(Text(compose_tracking(order, lang))), *ctx.say(self._menu(order))),
-                        self._gather(ctx, digits=1))
+            return Wait(
+                (*ctx.say(Text(compose_tracking(order, lang))), *ctx.say(self._menu(order))),
+                self._gather(ctx, digits=1),
+            )
         if keyed == "3":
             return self._ask(ctx, "number", self.spec.prompts.ask_number)
         if keyed == "4" and order.status == "delivered":
@@ -149,8 +156,14 @@ class OrderStatusNode(Node):
         p = self.spec.prompts
         order = ctx.services.get("orders").find(number)
         if order is None:
-            ctx.log("order_lookup", node=self.id, order_number=number, found=False, verified=False,
-                    answered="not found")
+            ctx.log(
+                "order_lookup",
+                node=self.id,
+                order_number=number,
+                found=False,
+                verified=False,
+                answered="not found",
+            )
             if self._fail_verification(ctx, "unknown order number"):
                 return self._lock_out(ctx, "limit reached")
             spoken = spell_number(number, ctx.state.language)
@@ -161,14 +174,27 @@ class OrderStatusNode(Node):
         if caller and order.phone == caller:
             return self._answer(ctx, order, "caller_id")
         if not order.postal_code:
-            ctx.log("order_lookup", node=self.id, order_number=number, verified=False, answered="nothing",
-                    reason="no way to verify")
+            ctx.log(
+                "order_lookup",
+                node=self.id,
+                order_number=number,
+                verified=False,
+                answered="nothing",
+                reason="no way to verify",
+            )
             return self._ask(ctx, "not_verified", p.not_verified)
         return self._ask(ctx, "postal", p.ask_postal)
 
     def _answer(self, ctx: Context, order: OrderInfo, verified_by: str) -> Result:
-        ctx.log("order_lookup", node=self.id, order_number=order.order_number, found=True, verified=True,
-                verified_by=verified_by, answered=order.status)
+        ctx.log(
+            "order_lookup",
+            node=self.id,
+            order_number=order.order_number,
+            found=True,
+            verified=True,
+            verified_by=verified_by,
+            answered=order.status,
+        )
         ctx.state.variables["outcome"] = "self_service"
         return self._say_answer(ctx, order)
 
@@ -252,17 +278,30 @@ class OrderStatusNode(Node):
         st = self._state(ctx)
         caller = ctx.services.caller
         in_call = ctx.state.counters.get(FAILURES, 0)
-        ctx.log("security", node=self.id, threat="order_guessing", detail=why, failures_in_call=in_call,
-                order_number=mask_order_number(st.get("number")))
-        log.warning("order lookups stopped for call %s from %s (%s, %d failures in call)",
-                    ctx.services.call_sid, mask_phone(caller), why, in_call)
+        ctx.log(
+            "security",
+            node=self.id,
+            threat="order_guessing",
+            detail=why,
+            failures_in_call=in_call,
+            order_number=mask_order_number(st.get("number")),
+        )
+        log.warning(
+            "order lookups stopped for call %s from %s (%s, %d failures in call)",
+            ctx.services.call_sid,
+            mask_phone(caller),
+            why,
+            in_call,
+        )
         return Goto(self.spec.on_failure, ctx.say(self.spec.prompts.locked))
 
 
 def _same_postal(given: str, expected: str | None) -> bool:
     """Postal codes match ignoring spaces, dashes and case."""
+
     def clean(code: str) -> str:
         return re.sub(r"[\s-]", "", code).upper()
+
     return bool(expected) and clean(given) == clean(expected or "")
 
 

@@ -52,10 +52,14 @@ class GuessGuard:
 
     def failures(self, phone: str, day: date) -> int:
         """Failed verifications of ``phone`` on ``day``."""
-        return self.session.scalar(
-            select(OrderVerificationFailure.failures).where(
-                OrderVerificationFailure.phone == phone, OrderVerificationFailure.day == day)
-        ) or 0
+        return (
+            self.session.scalar(
+                select(OrderVerificationFailure.failures).where(
+                    OrderVerificationFailure.phone == phone, OrderVerificationFailure.day == day
+                )
+            )
+            or 0
+        )
 
     def record_failure(self, phone: str, day: date) -> int:
         """Count one more failure (atomically, workers may race) and return the day's total."""

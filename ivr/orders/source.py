@@ -69,10 +69,16 @@ class DatabaseOrderSource:
 def info_of(order: Order) -> OrderInfo:
     """The IVR's view of a stored order."""
     return OrderInfo(
-        order_number=order.order_number, status=order.status, phone=order.phone,
-        postal_code=order.postal_code, carrier=order.carrier, tracking_number=order.tracking_number,
-        ordered_at=order.ordered_at, shipped_at=order.shipped_at,
-        expected_delivery=order.expected_delivery, delivered_at=order.delivered_at,
+        order_number=order.order_number,
+        status=order.status,
+        phone=order.phone,
+        postal_code=order.postal_code,
+        carrier=order.carrier,
+        tracking_number=order.tracking_number,
+        ordered_at=order.ordered_at,
+        shipped_at=order.shipped_at,
+        expected_delivery=order.expected_delivery,
+        delivered_at=order.delivered_at,
     )
 
 

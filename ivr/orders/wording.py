@@ -20,7 +20,7 @@ def spell_number(text: str, lang: str) -> str:
     """``4711`` → ``vier sieben — eins eins``: pairs, an odd digit joins the last group."""
     words = DIGITS.get(lang, DIGITS["en"])
     chars = [words[int(c)] if c.isdigit() else c.upper() for c in text if c.isalnum()]
-    groups = [chars[i:i + 2] for i in range(0, len(chars), 2)]
+    groups = [chars[i : i + 2] for i in range(0, len(chars), 2)]
     if len(groups) > 1 and len(groups[-1]) == 1:
         groups[-2:] = [groups[-2] + groups[-1]]
     return GROUP_PAUSE.join(" ".join(g) for g in groups)
@@ -54,12 +54,12 @@ def say_order_date(day: date | None, lang: str, today: date) -> str:
 
 _DE = {
     "pending_payment": "Ihre Bestellung {number} wartet noch auf Ihre Zahlung. Sobald sie eingegangen "
-                       "ist, schicken wir die Bestellung los.",
+    "ist, schicken wir die Bestellung los.",
     "processing": "Ihre Bestellung {number} wird gerade für den Versand vorbereitet.{expected}",
     "shipped": "Ihre Bestellung {number} ist unterwegs{carrier}.{expected}",
     "out_for_delivery": "Gute Nachricht: Ihre Bestellung {number} ist heute in der Zustellung{carrier}.",
     "delivered": "Ihre Bestellung {number} wurde {delivered} zugestellt. Falls damit etwas nicht "
-                 "stimmt, können Sie uns gleich ein Problem melden.",
+    "stimmt, können Sie uns gleich ein Problem melden.",
     "delayed": "Es tut uns leid: Ihre Bestellung {number} verzögert sich.{new_date}",
     "cancelled": "Ihre Bestellung {number} wurde storniert.",
     "returned": "Ihre Rücksendung zur Bestellung {number} ist bei uns eingegangen.",
@@ -67,28 +67,36 @@ _DE = {
 }
 _EN = {
     "pending_payment": "Your order {number} is waiting for your payment. As soon as it arrives, "
-                       "we will send it out.",
+    "we will send it out.",
     "processing": "Your order {number} is being prepared for shipping.{expected}",
     "shipped": "Your order {number} is on its way{carrier}.{expected}",
     "out_for_delivery": "Good news: your order {number} is out for delivery today{carrier}.",
     "delivered": "Your order {number} was delivered {delivered}. If something is wrong with it, "
-                 "you can report a problem right away.",
+    "you can report a problem right away.",
     "delayed": "We are sorry: your order {number} is delayed.{new_date}",
     "cancelled": "Your order {number} has been cancelled.",
     "returned": "We have received your return for order {number}.",
     "refunded": "Your order {number} has been refunded.",
 }
 _PARTS = {
-    "de": {"carrier": " mit {}", "expected": " Sie kommt voraussichtlich {}.",
-           "new_date": " Der neue voraussichtliche Liefertermin ist {}.",
-           "no_date": " Einen neuen Liefertermin haben wir leider noch nicht.", "unknown": "kürzlich",
-           "tracking": "Die Sendungsnummer endet auf {}.", "no_tracking": "Eine Sendungsnummer gibt es "
-           "für diese Bestellung noch nicht."},
-    "en": {"carrier": " with {}", "expected": " It should arrive {}.",
-           "new_date": " We now expect to deliver it {}.",
-           "no_date": " We do not have a new delivery date yet.", "unknown": "recently",
-           "tracking": "The tracking number ends in {}.", "no_tracking": "There is no tracking "
-           "number for this order yet."},
+    "de": {
+        "carrier": " mit {}",
+        "expected": " Sie kommt voraussichtlich {}.",
+        "new_date": " Der neue voraussichtliche Liefertermin ist {}.",
+        "no_date": " Einen neuen Liefertermin haben wir leider noch nicht.",
+        "unknown": "kürzlich",
+        "tracking": "Die Sendungsnummer endet auf {}.",
+        "no_tracking": "Eine Sendungsnummer gibt es für diese Bestellung noch nicht.",
+    },
+    "en": {
+        "carrier": " with {}",
+        "expected": " It should arrive {}.",
+        "new_date": " We now expect to deliver it {}.",
+        "no_date": " We do not have a new delivery date yet.",
+        "unknown": "recently",
+        "tracking": "The tracking number ends in {}.",
+        "no_tracking": "There is no tracking number for this order yet.",
+    },
 }
 
 

@@ -30,22 +30,30 @@ TOPICS: dict[str, dict[str, str]] = {
     "agent": {"de": "ein Gespräch mit einem Mitarbeiter", "en": "talking to a person"},
     "callback": {"de": "einen Rückruf", "en": "a callback"},
 }
-YES = {"de": ["ja", "genau", "richtig", "jawohl", "korrekt", "stimmt"],
-       "en": ["yes", "yeah", "yep", "right", "correct", "exactly"]}
+YES = {
+    "de": ["ja", "genau", "richtig", "jawohl", "korrekt", "stimmt"],
+    "en": ["yes", "yeah", "yep", "right", "correct", "exactly"],
+}
 NO = {"de": ["nein", "nee", "falsch", "nicht"], "en": ["no", "nope", "wrong", "not"]}
 HOW_TO_CONFIRM = {
-    True: Text({"de": "Sagen Sie ja oder nein, oder drücken Sie die 1 für ja und die 2 für nein.",
-                "en": "Say yes or no, or press 1 for yes and 2 for no."}),
-    False: Text({"de": "Drücken Sie die 1 für ja und die 2 für nein.",
-                 "en": "Press 1 for yes and 2 for no."}),
+    True: Text(
+        {
+            "de": "Sagen Sie ja oder nein, oder drücken Sie die 1 für ja und die 2 für nein.",
+            "en": "Say yes or no, or press 1 for yes and 2 for no.",
+        }
+    ),
+    False: Text(
+        {"de": "Drücken Sie die 1 für ja und die 2 für nein.", "en": "Press 1 for yes and 2 for no."}
+    ),
 }
 
 
 class AskIntentSpec(NodeSpec):
     """Ask why the caller calls and route by the recognised intent."""
 
-    prompt: Text = Text({"de": "Sagen Sie mir kurz, worum es geht.",
-                         "en": "Please tell me briefly what your call is about."})
+    prompt: Text = Text(
+        {"de": "Sagen Sie mir kurz, worum es geht.", "en": "Please tell me briefly what your call is about."}
+    )
     intent_targets: dict[str, str]
     on_failure: str
     #: A keypad menu for when speech is switched off.
@@ -54,12 +62,19 @@ class AskIntentSpec(NodeSpec):
     threshold: float = Field(default=0.6, gt=0, le=1)
     confirm_from: float = Field(default=0.2, ge=0, le=1)
     confirm: Text = Text({"de": "Geht es um {topic}?", "en": "Is it about {topic}?"})
-    retry: Text = Text({"de": "Das habe ich leider nicht verstanden. Sagen Sie mir bitte in einem "
-                              "kurzen Satz, worum es geht.",
-                        "en": "Sorry, I didn't get that. Please tell me in one short sentence "
-                              "what it is about."})
-    no_input: Text = Text({"de": "Ich habe leider nichts gehört. Sagen Sie mir bitte kurz, worum es geht.",
-                           "en": "Sorry, I didn't hear anything. Please tell me briefly what it is about."})
+    retry: Text = Text(
+        {
+            "de": "Das habe ich leider nicht verstanden. Sagen Sie mir bitte in einem "
+            "kurzen Satz, worum es geht.",
+            "en": "Sorry, I didn't get that. Please tell me in one short sentence what it is about.",
+        }
+    )
+    no_input: Text = Text(
+        {
+            "de": "Ich habe leider nichts gehört. Sagen Sie mir bitte kurz, worum es geht.",
+            "en": "Sorry, I didn't hear anything. Please tell me briefly what it is about.",
+        }
+    )
     timeout: int = Field(default=5, ge=1, le=30)
     max_length: int = Field(default=15, ge=3, le=30)
 
@@ -95,8 +110,13 @@ class AskIntentNode(Node):
             return self.fail(ctx, reason, problem=heard.problem)
         text = heard.text[:MAX_TRANSCRIPT]
         ctx.state.variables["transcript"] = text
-        ctx.log("transcript", node=self.id, text=text, confidence=round(heard.confidence, 3),
-                source=self.mode(ctx))
+        ctx.log(
+            "transcript",
+            node=self.id,
+            text=text,
+            confidence=round(heard.confidence, 3),
+            source=self.mode(ctx),
+        )
         if candidate:
             said = set(words(text))
             lang = ctx.state.language
@@ -144,9 +164,16 @@ class AskIntentNode(Node):
         variables["intent_text"] = text
         variables["intent"] = result.intent
         variables["intent_confidence"] = round(result.confidence, 3)
-        ctx.log("intent", node=self.id, text=text, intent=result.intent,
-                confidence=round(result.confidence, 3), runner_up=result.runner_up,
-                runner_up_confidence=round(result.runner_up_confidence, 3), lang=result.lang)
+        ctx.log(
+            "intent",
+            node=self.id,
+            text=text,
+            intent=result.intent,
+            confidence=round(result.confidence, 3),
+            runner_up=result.runner_up,
+            runner_up_confidence=round(result.runner_up_confidence, 3),
+            lang=result.lang,
+        )
         targets = self.spec.intent_targets
         if result.intent in targets and result.confidence >= self.spec.threshold:
             return self.route(ctx, result.intent, confirmed=False)
@@ -155,13 +182,18 @@ class AskIntentNode(Node):
         if unsure in targets and unsure_conf >= self.spec.confirm_from:
             return self.ask_confirmation(ctx, str(unsure))
         if result.intent != OTHER:  # understood, but this flow has no place for it: a person
-            ctx.log("route", node=self.id, intent=result.intent, next=self.spec.on_failure,
-                    reason="no target for intent")
+            ctx.log(
+                "route",
+                node=self.id,
+                intent=result.intent,
+                next=self.spec.on_failure,
+                reason="no target for intent",
+            )
             return Goto(self.spec.on_failure)
         return self.fail(ctx, "no_match")
 
     def ask_confirmation(self, ctx: Context, intent: str) -> Result:
-        """"Geht es um eine Rücksendung?" — yes/no by voice, or 1/2."""
+        """ "Geht es um eine Rücksendung?" — yes/no by voice, or 1/2."""
         ctx.state.variables["intent_candidate"] = intent
         lang = ctx.state.language
         names = TOPICS.get(intent, {})
@@ -192,8 +224,13 @@ class AskIntentNode(Node):
         text = self.spec.no_input if reason == "no_input" else self.spec.retry
         return self.capture(ctx, ctx.say(text))
 
-    def capture(self, ctx: Context, prompts: tuple[Prompt, ...], grammar: tuple[str, ...] = (),
-                keys_only: bool = False) -> Result:
+    def capture(
+        self,
+        ctx: Context,
+        prompts: tuple[Prompt, ...],
+        grammar: tuple[str, ...] = (),
+        keys_only: bool = False,
+    ) -> Result:
         """Wait for the answer the way the configured speech mode captures it."""
         mode = self.mode(ctx)
         if mode == "off":
@@ -201,8 +238,7 @@ class AskIntentNode(Node):
             ctx.log("route", node=self.id, next=target, reason="speech input is off")
             return Goto(target)
         if mode == "twilio":
-            return Wait(prompts, Gather(num_digits=1, timeout=self.spec.timeout, speech=True,
-                                        hints=grammar))
+            return Wait(prompts, Gather(num_digits=1, timeout=self.spec.timeout, speech=True, hints=grammar))
         if keys_only:
             return Wait(prompts, Gather(num_digits=1, timeout=self.spec.timeout))
         token = uuid.uuid4().hex[:16]  # keys what the recogniser hears to this very question
@@ -210,8 +246,15 @@ class AskIntentNode(Node):
         if mode == "stream":
             # The stream hears the prompt's silence too; give the caller time after it ends.
             no_input = self.spec.timeout + sum(len(p.text or "") for p in prompts) // 14
-            return Wait(prompts, Listen(token=token, timeout=self.spec.timeout + self.spec.max_length,
-                                        no_input=no_input, grammar=grammar))
+            return Wait(
+                prompts,
+                Listen(
+                    token=token,
+                    timeout=self.spec.timeout + self.spec.max_length,
+                    no_input=no_input,
+                    grammar=grammar,
+                ),
+            )
         return Wait(prompts, Record(max_length=self.spec.max_length, purpose="speech", timeout=3))
 
     def mode(self, ctx: Context) -> str:
@@ -233,8 +276,13 @@ class AskIntentNode(Node):
             for lang in getattr(flow, "languages", ["de"]):
                 missing = model.missing_words(YES.get(lang, []) + NO.get(lang, []))
                 if missing:
-                    yield ("type",), (f"yes/no words for '{lang}' unknown to the Vosk model "
-                                      f"{model.path.name}: {', '.join(missing)}")
+                    yield (
+                        ("type",),
+                        (
+                            f"yes/no words for '{lang}' unknown to the Vosk model "
+                            f"{model.path.name}: {', '.join(missing)}"
+                        ),
+                    )
 
 
 def _service(ctx: Context) -> SpeechService | None:

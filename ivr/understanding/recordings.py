@@ -70,8 +70,9 @@ def _fetch(http: requests.Session, url: str, config: dict[str, Any], extra: list
         return _body(resp)
 
 
-def _follow(http: requests.Session, url: str, config: dict[str, Any], extra: list[str],
-            give_up: float) -> requests.Response:
+def _follow(
+    http: requests.Session, url: str, config: dict[str, Any], extra: list[str], give_up: float
+) -> requests.Response:
     """GET with credentials; follow a few redirects, to allowed hosts only and without credentials."""
     auth: tuple[str, str] | None = (config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"])
     resp = _get(http, url, auth, give_up)
@@ -86,12 +87,12 @@ def _follow(http: requests.Session, url: str, config: dict[str, Any], extra: lis
     return resp
 
 
-def _get(http: requests.Session, url: str, auth: tuple[str, str] | None,
-         give_up: float) -> requests.Response:
+def _get(http: requests.Session, url: str, auth: tuple[str, str] | None, give_up: float) -> requests.Response:
     read_timeout = max(0.5, min(READ_TIMEOUT, give_up - time.monotonic()))
     try:
-        return http.get(url, auth=auth, timeout=(CONNECT_TIMEOUT, read_timeout), stream=True,
-                        allow_redirects=False)
+        return http.get(
+            url, auth=auth, timeout=(CONNECT_TIMEOUT, read_timeout), stream=True, allow_redirects=False
+        )
     except requests.RequestException as exc:
         raise RecordingUnavailable(f"fetching the recording failed: {exc}") from None
 

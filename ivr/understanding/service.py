@@ -109,20 +109,29 @@ def recognise_recording(config: dict[str, Any], url: str, call_sid: str) -> Hear
 
 def store_heard(session: Session, call_sid: str, token: str, heard: Heard) -> bool:
     """Keep an utterance for the call's next step (flush only); False if one is already kept."""
-    exists = session.scalar(select(HeardSpeech.id).where(HeardSpeech.call_sid == call_sid,
-                                                         HeardSpeech.token == token))
+    exists = session.scalar(
+        select(HeardSpeech.id).where(HeardSpeech.call_sid == call_sid, HeardSpeech.token == token)
+    )
     if exists is not None:
         return False
-    session.add(HeardSpeech(call_sid=call_sid, token=token, text=heard.text,
-                            confidence=heard.confidence, ended_by=heard.problem or ""))
+    session.add(
+        HeardSpeech(
+            call_sid=call_sid,
+            token=token,
+            text=heard.text,
+            confidence=heard.confidence,
+            ended_by=heard.problem or "",
+        )
+    )
     session.flush()
     return True
 
 
 def heard_before(session: Session, call_sid: str, token: str) -> Heard | None:
     """The utterance kept for this call and listen token, if any."""
-    row = session.scalar(select(HeardSpeech).where(HeardSpeech.call_sid == call_sid,
-                                                   HeardSpeech.token == token))
+    row = session.scalar(
+        select(HeardSpeech).where(HeardSpeech.call_sid == call_sid, HeardSpeech.token == token)
+    )
     if row is None:
         return None
     return Heard(row.text, row.confidence, None if row.text else row.ended_by or "no_input")
@@ -149,4 +158,3 @@ class SpeechService:
 def build_speech(services: Services) -> SpeechService:
     """Service factory for ``ctx.services.get("speech")``."""
     return SpeechService(services)
-

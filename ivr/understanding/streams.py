@@ -79,8 +79,9 @@ class MediaSession:
         finally:
             if self.recogniser is not None:
                 if ended_by == "disconnect":
-                    log.warning("media stream of call %s disconnected after %d frames", self.call_sid,
-                                self.frames)
+                    log.warning(
+                        "media stream of call %s disconnected after %d frames", self.call_sid, self.frames
+                    )
                 self.finish(ended_by)
 
     def start(self, start: dict[str, Any]) -> bool:
@@ -102,9 +103,12 @@ class MediaSession:
             log.warning("media stream for call %s but no Vosk model is configured", self.call_sid)
             return False
         grammar = [w for w in str(params.get("grammar") or "").split("|") if w] or None
-        self.recogniser = model.stream(TELEPHONY_RATE, grammar,
-                                       no_input_timeout=float(params.get("no_input") or 8),
-                                       silence_timeout=float(self.config.get("SPEECH_END_SILENCE", 0.8)))
+        self.recogniser = model.stream(
+            TELEPHONY_RATE,
+            grammar,
+            no_input_timeout=float(params.get("no_input") or 8),
+            silence_timeout=float(self.config.get("SPEECH_END_SILENCE", 0.8)),
+        )
         return True
 
     def media(self, media: dict[str, Any]) -> bool:
@@ -131,11 +135,21 @@ class MediaSession:
             self.recogniser.feed(self.pending)  # the last few frames before a stop or disconnect
         transcript = self.recogniser.result()
         with unit_of_work() as session:
-            exists = session.scalar(select(HeardSpeech.id).where(
-                HeardSpeech.call_sid == self.call_sid, HeardSpeech.token == self.token))
+            exists = session.scalar(
+                select(HeardSpeech.id).where(
+                    HeardSpeech.call_sid == self.call_sid, HeardSpeech.token == self.token
+                )
+            )
             if exists is None:
-                session.add(HeardSpeech(call_sid=self.call_sid, token=self.token, text=transcript.text,
-                                        confidence=transcript.confidence, ended_by=ended_by))
+                session.add(
+                    HeardSpeech(
+                        call_sid=self.call_sid,
+                        token=self.token,
+                        text=transcript.text,
+                        confidence=transcript.confidence,
+                        ended_by=ended_by,
+                    )
+                )
             call = session.scalar(select(Call).where(Call.call_sid == self.call_sid))
             still_waiting = _waits_for(call, self.token)
         log.info("media stream of call %s ended by %s after %d frames", self.call_sid, ended_by, self.frames)
@@ -146,8 +160,11 @@ class MediaSession:
         except Exception:  # noqa: BLE001 - network or API errors alike: the Gather moves the call on
             log.exception("could not redirect call %s; its Gather timeout moves it on", self.call_sid)
             return
-        log.info("call %s redirected %.0f ms after end of speech", self.call_sid,
-                 (time.perf_counter() - heard_at) * 1000)
+        log.info(
+            "call %s redirected %.0f ms after end of speech",
+            self.call_sid,
+            (time.perf_counter() - heard_at) * 1000,
+        )
 
     def _our_step_url(self, url: str) -> bool:
         """Redirect only to our own step webhook (parameters arrive unsigned)."""

@@ -62,8 +62,13 @@ def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
 @pytest.fixture
 def settings() -> Settings:
     """Short leases and no pauses, so tests run fast."""
-    return Settings(caller_id="+4930123456789", claim_lease=timedelta(seconds=2),
-                    dial_lease=timedelta(minutes=15), api_retry_delay=0, poll_seconds=0.02)
+    return Settings(
+        caller_id="+4930123456789",
+        claim_lease=timedelta(seconds=2),
+        dial_lease=timedelta(minutes=15),
+        api_retry_delay=0,
+        poll_seconds=0.02,
+    )
 
 
 @pytest.fixture
@@ -86,13 +91,29 @@ def add_requests(sessions: sessionmaker[Session]) -> Callable[..., list[int]]:
 
     def add(n: int, due: datetime | None = None, hours: dict[str, object] | None = None) -> list[int]:
         at = due or datetime.now(UTC) - timedelta(minutes=1)
-        rows = [{"phone": f"+4915{i:09d}", "status": QUEUED, "priority": i % 3, "source": "api",
-                 "language": "de", "window": "asap", "hours": hours, "position_at": at, "requested_at": at,
-                 "updated_at": at, "due_at": at + timedelta(seconds=i), "next_attempt_at": at,
-                 "attempts": 0, "dials": 0, "updates": 0} for i in range(n)]
+        rows = [
+            {
+                "phone": f"+4915{i:09d}",
+                "status": QUEUED,
+                "priority": i % 3,
+                "source": "api",
+                "language": "de",
+                "window": "asap",
+                "hours": hours,
+                "position_at": at,
+                "requested_at": at,
+                "updated_at": at,
+                "due_at": at + timedelta(seconds=i),
+                "next_attempt_at": at,
+                "attempts": 0,
+                "dials": 0,
+                "updates": 0,
+            }
+            for i in range(n)
+        ]
         with sessions() as session:
             for chunk in range(0, n, 2000):
-                session.execute(insert(CallbackRequest), rows[chunk:chunk + 2000])
+                session.execute(insert(CallbackRequest), rows[chunk : chunk + 2000])
             session.commit()
             return list(session.scalars(text("SELECT id FROM callback_requests ORDER BY id")))
 

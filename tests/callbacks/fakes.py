@@ -21,8 +21,17 @@ TIMEOUT = 0
 
 
 def _error(status: int, code: int, message: str) -> Response:
-    return Response(status, json.dumps({"code": code, "message": message, "status": status,
-                                        "more_info": f"https://www.twilio.com/docs/errors/{code}"}))
+    return Response(
+        status,
+        json.dumps(
+            {
+                "code": code,
+                "message": message,
+                "status": status,
+                "more_info": f"https://www.twilio.com/docs/errors/{code}",
+            }
+        ),
+    )
 
 
 @dataclass
@@ -55,10 +64,17 @@ class FakeTwilio(HttpClient):
         self.lock = threading.Lock()
         self.hosts: list[str] = []
 
-    def request(self, method: str, uri: str, params: dict[str, Any] | None = None,
-                data: dict[str, Any] | None = None, headers: dict[str, str] | None = None,
-                auth: tuple[str, str] | None = None, timeout: float | None = None,
-                allow_redirects: bool = False) -> Response:
+    def request(
+        self,
+        method: str,
+        uri: str,
+        params: dict[str, Any] | None = None,
+        data: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,
+        allow_redirects: bool = False,
+    ) -> Response:
         """Serve one API request."""
         self.hosts.append(urlparse(uri).netloc)
         if auth != (ACCOUNT_SID, self.auth_token):
@@ -75,18 +91,34 @@ class FakeTwilio(HttpClient):
                 status = self.failures.pop(0)
                 if status == TIMEOUT:  # what TwilioHttpClient raises when Twilio does not answer in time
                     raise requests.exceptions.ReadTimeout(f"{uri}: read timed out (timeout={timeout})")
-                return _error(status, 20429 if status == 429 else 20500, "Too Many Requests"
-                              if status == 429 else "Internal Server Error")
+                return _error(
+                    status,
+                    20429 if status == 429 else 20500,
+                    "Too Many Requests" if status == 429 else "Internal Server Error",
+                )
             form = data or {}
-            call = PlacedCall(f"CA{uuid.uuid4().hex}", str(form["To"]), str(form["From"]), str(form["Url"]),
-                              str(form.get("StatusCallback", "")))
+            call = PlacedCall(
+                f"CA{uuid.uuid4().hex}",
+                str(form["To"]),
+                str(form["From"]),
+                str(form["Url"]),
+                str(form.get("StatusCallback", "")),
+            )
             self.calls.append(call)
         if self.on_call is not None:
             self.on_call(call)
         return Response(201, json.dumps(self._resource(call.sid, call.to, call.from_, "queued")))
 
     def _resource(self, sid: str, to: str, from_: str, status: str) -> dict[str, Any]:
-        return {"sid": sid, "account_sid": ACCOUNT_SID, "to": to, "from": from_, "status": status,
-                "direction": "outbound-api", "api_version": "2010-04-01", "duration": None,
-                "date_created": "Tue, 24 Nov 2026 09:00:00 +0000",
-                "uri": f"/2010-04-01/Accounts/{ACCOUNT_SID}/Calls/{sid}.json"}
+        return {
+            "sid": sid,
+            "account_sid": ACCOUNT_SID,
+            "to": to,
+            "from": from_,
+            "status": status,
+            "direction": "outbound-api",
+            "api_version": "2010-04-01",
+            "duration": None,
+            "date_created": "Tue, 24 Nov 2026 09:00:00 +0000",
+            "uri": f"/2010-04-01/Accounts/{ACCOUNT_SID}/Calls/{sid}.json",
+        }

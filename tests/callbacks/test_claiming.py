@@ -23,8 +23,11 @@ from tests.callbacks.fakes import ACCOUNT_SID, FakeTwilio, PlacedCall
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "secret-token"
-CONFIG = {"TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": TOKEN,
-          "TWILIO_API_BASE_URL": "http://127.0.0.1:9/twilio-compatible"}
+CONFIG = {
+    "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+    "TWILIO_AUTH_TOKEN": TOKEN,
+    "TWILIO_API_BASE_URL": "http://127.0.0.1:9/twilio-compatible",
+}
 
 #: A worker process that claims a batch and then hangs until it is killed.
 VICTIM = """
@@ -60,8 +63,9 @@ def carrier(sessions: sessionmaker[Session]) -> Callable[[PlacedCall], None]:
 
 def claim_and_die(db_url: str, count: int) -> list[int]:
     """Start a worker process that claims ``count`` requests, then kill it (SIGKILL)."""
-    proc = subprocess.Popen([sys.executable, "-c", VICTIM, db_url, str(count)], cwd=ROOT,
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", VICTIM, db_url, str(count)], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
     try:
         line = proc.stdout.readline() if proc.stdout else ""
     finally:
@@ -77,8 +81,9 @@ def completed(sessions: sessionmaker[Session]) -> int:
         return session.scalar(select(func.count()).where(CallbackRequest.status == COMPLETED)) or 0
 
 
-def test_eight_workers_dial_every_request_exactly_once(db_url: str, sessions: sessionmaker[Session],
-                                                       add_agents, add_requests) -> None:
+def test_eight_workers_dial_every_request_exactly_once(
+    db_url: str, sessions: sessionmaker[Session], add_agents, add_requests
+) -> None:
     """Eight worker processes: nothing dialled twice, nothing lost — even what a killed worker held."""
     n = 10_000 if db_url.startswith("postgresql") else 600
     ids = add_requests(n)
@@ -86,8 +91,15 @@ def test_eight_workers_dial_every_request_exactly_once(db_url: str, sessions: se
     held = claim_and_die(db_url, 40)
     assert len(held) == 40
 
-    procs = [subprocess.Popen([sys.executable, "-m", "tests.callbacks.worker_process", db_url, f"worker-{i}"],
-                              cwd=ROOT, stdout=subprocess.PIPE, text=True) for i in range(8)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.callbacks.worker_process", db_url, f"worker-{i}"],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(8)
+    ]
     # A guard against a hung worker, not a speed limit: a loaded CI machine must not fail the test.
     outputs = [proc.communicate(timeout=900)[0] for proc in procs]
     assert [proc.returncode for proc in procs] == [0] * 8
@@ -101,7 +113,8 @@ def test_eight_workers_dial_every_request_exactly_once(db_url: str, sessions: se
 
 
 def test_a_worker_that_died_before_twilio_took_the_call_is_redone_once(
-        sessions: sessionmaker[Session], settings: Settings, add_agents, add_requests) -> None:
+    sessions: sessionmaker[Session], settings: Settings, add_agents, add_requests
+) -> None:
     """The attempt was marked but never placed: after the lease the request is dialled once."""
     [request_id] = add_requests(1)
     add_agents(1)
@@ -112,11 +125,23 @@ def test_a_worker_that_died_before_twilio_took_the_call_is_redone_once(
         start_attempt(session, request_id, "dead", now, settings.dial_lease)
 
     fake = FakeTwilio(TOKEN, on_call=carrier(sessions))
-    soon = Dialer(sessions, make_client(CONFIG, fake), settings, "https://h.example", "+4930123456789",
-                  clock=lambda: now + timedelta(minutes=1))
+    soon = Dialer(
+        sessions,
+        make_client(CONFIG, fake),
+        settings,
+        "https://h.example",
+        "+4930123456789",
+        clock=lambda: now + timedelta(minutes=1),
+    )
     assert soon.run(drain=True) == 0  # the attempt's lease still runs: nobody redials it
-    later = Dialer(sessions, make_client(CONFIG, fake), settings, "https://h.example", "+4930123456789",
-                   clock=lambda: now + settings.dial_lease + timedelta(seconds=1))
+    later = Dialer(
+        sessions,
+        make_client(CONFIG, fake),
+        settings,
+        "https://h.example",
+        "+4930123456789",
+        clock=lambda: now + settings.dial_lease + timedelta(seconds=1),
+    )
     assert later.run(drain=True) == 1
     with sessions() as session:
         request = session.get(CallbackRequest, request_id)

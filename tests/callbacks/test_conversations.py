@@ -105,8 +105,10 @@ def test_caller_keys_in_another_number(phone, runner) -> None:
     caller.press("2")
     assert "Bitte geben Sie Ihre Rückrufnummer mit Vorwahl ein" in caller.heard
     caller.press("030 1234567#")
-    assert "Sie haben die Nummer null drei null — eins zwei drei vier fünf sechs sieben eingegeben" \
+    assert (
+        "Sie haben die Nummer null drei null — eins zwei drei vier fünf sechs sieben eingegeben"
         in caller.heard
+    )
     caller.press("1")
     caller.press("1")
     assert "unter der Nummer null drei null — eins zwei drei vier fünf sechs sieben zurück" in caller.heard
@@ -114,11 +116,14 @@ def test_caller_keys_in_another_number(phone, runner) -> None:
     assert request["phone"] == "+49301234567"
 
 
-@pytest.mark.parametrize(("number", "heard"), [
-    ("09001234567#", "Sondernummern können wir leider nicht zurückrufen."),
-    ("+447911123456#", "Wir rufen leider nur Rufnummern in Deutschland zurück."),
-    ("12#", "Diese Nummer können wir leider nicht anrufen."),
-])
+@pytest.mark.parametrize(
+    ("number", "heard"),
+    [
+        ("09001234567#", "Sondernummern können wir leider nicht zurückrufen."),
+        ("+447911123456#", "Wir rufen leider nur Rufnummern in Deutschland zurück."),
+        ("12#", "Diese Nummer können wir leider nicht anrufen."),
+    ],
+)
 def test_refused_numbers_are_explained_and_asked_again(phone, runner, number: str, heard: str) -> None:
     caller = phone(CALLER)
     caller.dial()
@@ -190,14 +195,26 @@ def test_out_of_hours_before_a_holiday_skips_it(app, phone, runner) -> None:
 
 # --- the offer while waiting in a queue
 
-def hold_music(twilio_post: Callable[..., Any], caller: Phone, position: int, waited: int,
-               average: int = 0) -> Any:
+
+def hold_music(
+    twilio_post: Callable[..., Any], caller: Phone, position: int, waited: int, average: int = 0
+) -> Any:
     """Twilio fetches the queue's wait URL for a caller waiting in <Enqueue>."""
     assert caller.turn is not None and caller.turn.verb == "Enqueue"
-    return twiml(twilio_post(caller.turn.attrs["waitUrl"], CallSid=caller.call_sid, From=caller.from_number,
-                             To=caller.to_number, AccountSid="AC" + "0" * 32, QueueSid="QU" + "1" * 32,
-                             QueuePosition=str(position), QueueTime=str(waited), AvgQueueTime=str(average),
-                             CurrentQueueSize=str(position)))
+    return twiml(
+        twilio_post(
+            caller.turn.attrs["waitUrl"],
+            CallSid=caller.call_sid,
+            From=caller.from_number,
+            To=caller.to_number,
+            AccountSid="AC" + "0" * 32,
+            QueueSid="QU" + "1" * 32,
+            QueuePosition=str(position),
+            QueueTime=str(waited),
+            AvgQueueTime=str(average),
+            CurrentQueueSize=str(position),
+        )
+    )
 
 
 def said(root: Any) -> str:
@@ -210,8 +227,15 @@ def accept_offer(twilio_post: Callable[..., Any], caller: Phone, wait: Any, digi
     gather = wait.find("Gather")
     assert gather is not None, "no callback offer"
     action = urlparse(gather.get("action"))
-    return twiml(twilio_post(f"{action.path}?{action.query}", CallSid=caller.call_sid,
-                             From=caller.from_number, To=caller.to_number, Digits=digits))
+    return twiml(
+        twilio_post(
+            f"{action.path}?{action.query}",
+            CallSid=caller.call_sid,
+            From=caller.from_number,
+            To=caller.to_number,
+            Digits=digits,
+        )
+    )
 
 
 def enqueue(caller: Phone) -> None:
@@ -220,8 +244,9 @@ def enqueue(caller: Phone) -> None:
     assert caller.turn is not None and caller.turn.verb == "Enqueue"
 
 
-def test_waiting_caller_hears_position_and_wait_without_offer_below_threshold(app, phone, twilio_post,
-                                                                               runner) -> None:
+def test_waiting_caller_hears_position_and_wait_without_offer_below_threshold(
+    app, phone, twilio_post, runner
+) -> None:
     app.config["CALLBACK_OFFER_AFTER_SECONDS"] = 600
     caller = phone(CALLER)
     enqueue(caller)
@@ -244,11 +269,14 @@ def test_long_wait_offer_keeps_the_callers_place(app, phone, twilio_post, runner
     set_clock(app, OPEN_HOURS + timedelta(minutes=10))
     wait = hold_music(twilio_post, early, position=3, waited=600, average=900)
     assert "Sie sind an Position 3. Die Wartezeit beträgt etwa 8 Minuten." in said(wait)
-    assert (f"Wenn wir Sie unter der Nummer {SPOKEN_CALLER} zurückrufen sollen, drücken Sie die 1. "
-            "Sie behalten Ihren Platz in der Warteschlange.") in said(wait)
+    assert (
+        f"Wenn wir Sie unter der Nummer {SPOKEN_CALLER} zurückrufen sollen, drücken Sie die 1. "
+        "Sie behalten Ihren Platz in der Warteschlange."
+    ) in said(wait)
     answer = accept_offer(twilio_post, early, wait)
-    assert said(answer) == ("Vielen Dank. Sie behalten Ihren Platz: Wir rufen Sie in Kürze zurück. "
-                            "Auf Wiederhören.")
+    assert said(answer) == (
+        "Vielen Dank. Sie behalten Ihren Platz: Wir rufen Sie in Kürze zurück. Auf Wiederhören."
+    )
     assert answer.find("Hangup") is not None
     early.queue_result("hangup")  # leaving the queue this way does not withdraw the request
 
@@ -353,8 +381,9 @@ def test_global_limit_refuses_new_callers_with_a_clear_message(app, phone, runne
     assert [r["phone"] for r in queue(runner)] == ["+4915100000001", "+4915100000002"]
 
 
-def test_global_limit_during_the_queue_offer_keeps_the_caller_waiting(app, phone, twilio_post,
-                                                                     runner) -> None:
+def test_global_limit_during_the_queue_offer_keeps_the_caller_waiting(
+    app, phone, twilio_post, runner
+) -> None:
     app.config["CALLBACK_GLOBAL_PER_HOUR"] = 1
     ask_for_callback(phone("+4915100000001"))
     caller = phone(CALLER)

@@ -46,8 +46,20 @@ def queue(runner: FlaskCliRunner, *statuses: str) -> list[dict[str, Any]]:
 
 def one(runner: FlaskCliRunner) -> dict[str, Any]:
     """The single request, whatever its state."""
-    [request] = [r for r in queue(runner, "queued", "claimed", "dialing", "connected", "completed",
-                                  "no_answer", "failed", "cancelled")]
+    [request] = [
+        r
+        for r in queue(
+            runner,
+            "queued",
+            "claimed",
+            "dialing",
+            "connected",
+            "completed",
+            "no_answer",
+            "failed",
+            "cancelled",
+        )
+    ]
     return request
 
 
@@ -79,13 +91,24 @@ def dialer(app: Flask, fake: FakeTwilio, sleeps: list[float]) -> Callable[..., D
     app.config["CALLBACK_CALLER_ID"] = CALLER_ID  # the webhooks and the worker share one config
 
     def make(token: str = AUTH_TOKEN, **overrides: Any) -> Dialer:
-        config = {"TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": token,
-                  "TWILIO_API_BASE_URL": "https://api.twilio-compatible.example"}
-        settings = replace(Settings.from_config(app.config), caller_id=CALLER_ID, api_retry_delay=0.5,
-                           **overrides)
-        return Dialer(session_factory(app), make_client(config, fake), settings, "http://localhost",
-                      CALLER_ID, name="test-worker", clock=lambda: app.config["CLOCK"](),
-                      sleep=sleeps.append)
+        config = {
+            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": token,
+            "TWILIO_API_BASE_URL": "https://api.twilio-compatible.example",
+        }
+        settings = replace(
+            Settings.from_config(app.config), caller_id=CALLER_ID, api_retry_delay=0.5, **overrides
+        )
+        return Dialer(
+            session_factory(app),
+            make_client(config, fake),
+            settings,
+            "http://localhost",
+            CALLER_ID,
+            name="test-worker",
+            clock=lambda: app.config["CLOCK"](),
+            sleep=sleeps.append,
+        )
 
     return make
 
@@ -101,8 +124,17 @@ def requested(runner: FlaskCliRunner) -> dict[str, Any]:
 def webhook(twilio_post: Post, url: str, call: PlacedCall, **params: str) -> Any:
     """Twilio calls one of the call's webhooks."""
     parsed = urlparse(url)
-    return twiml(twilio_post(f"{parsed.path}?{parsed.query}", CallSid=call.sid, AccountSid=ACCOUNT_SID,
-                             From=CALLER_ID, To=call.to, Direction="outbound-api", **params))
+    return twiml(
+        twilio_post(
+            f"{parsed.path}?{parsed.query}",
+            CallSid=call.sid,
+            AccountSid=ACCOUNT_SID,
+            From=CALLER_ID,
+            To=call.to,
+            Direction="outbound-api",
+            **params,
+        )
+    )
 
 
 def agent_answers(twilio_post: Post, call: PlacedCall) -> Any:
@@ -128,7 +160,8 @@ def customer_leg(twilio_post: Post, call: PlacedCall, result: str) -> Any:
 
 
 def test_agent_is_rung_first_briefed_and_then_bridged_to_the_customer(
-        requested, dialer, fake, twilio_post, runner) -> None:
+    requested, dialer, fake, twilio_post, runner
+) -> None:
     assert dialer().run(drain=True) == 1
     [call] = fake.calls
     assert (call.to, call.from_) == (AGENT, CALLER_ID)
@@ -138,8 +171,10 @@ def test_agent_is_rung_first_briefed_and_then_bridged_to_the_customer(
 
     root = agent_answers(twilio_post, call)
     brief = " ".join(el.text or "" for el in root.iter("Say"))
-    assert brief.startswith("Rückruf für null eins fünf eins eins — zwei drei vier fünf sechs sieben acht. "
-                            "Anliegen: delivery issue.")
+    assert brief.startswith(
+        "Rückruf für null eins fünf eins eins — zwei drei vier fünf sechs sieben acht. "
+        "Anliegen: delivery issue."
+    )
     dial = root.find("Dial")
     assert dial is not None and dial.get("callerId") == CALLER_ID
     assert (dial.findtext("Number") or "").strip() == CUSTOMER
@@ -152,8 +187,9 @@ def test_agent_is_rung_first_briefed_and_then_bridged_to_the_customer(
     assert len(fake.calls) == 1
 
 
-def test_every_attempt_is_in_the_customer_history(requested, dialer, fake, twilio_post, clock,
-                                                  runner) -> None:
+def test_every_attempt_is_in_the_customer_history(
+    requested, dialer, fake, twilio_post, clock, runner
+) -> None:
     dialer().run(drain=True)
     customer_leg(twilio_post, fake.calls[0], "no-answer")
     clock(OPEN_HOURS + timedelta(minutes=15))
@@ -162,24 +198,33 @@ def test_every_attempt_is_in_the_customer_history(requested, dialer, fake, twili
 
     attempts = [e for e in cli(runner, "history", CUSTOMER, "--json") if e["direction"] == "outbound"]
     assert len(attempts) == 2
-    by_attempt = {next(ev["data"]["attempt"] for ev in e["events"] if ev["kind"] == "callback_dial"): e
-                  for e in attempts}
+    by_attempt = {
+        next(ev["data"]["attempt"] for ev in e["events"] if ev["kind"] == "callback_dial"): e
+        for e in attempts
+    }
     assert set(by_attempt) == {1, 2}
     first, second = by_attempt[1], by_attempt[2]
     assert first["call_sid"] == fake.calls[0].sid and second["call_sid"] == fake.calls[1].sid
     assert first["outcome"] == "callback_missed" and second["outcome"] == "callback"
     kinds = [ev["kind"] for ev in second["events"]]
-    assert kinds == ["callback_dial", "callback_agent_answered", "callback_connected", "callback_customer",
-                     "status"]
+    assert kinds == [
+        "callback_dial",
+        "callback_agent_answered",
+        "callback_connected",
+        "callback_customer",
+        "status",
+    ]
     assert {"kind": "callback_customer", "result": "no-answer"} in [
-        {"kind": ev["kind"], "result": ev["data"].get("result")} for ev in first["events"]]
+        {"kind": ev["kind"], "result": ev["data"].get("result")} for ev in first["events"]
+    ]
 
 
 # --- retries within opening hours
 
 
-def test_three_attempts_with_backoff_then_the_request_is_closed(requested, dialer, fake, twilio_post,
-                                                                clock, runner) -> None:
+def test_three_attempts_with_backoff_then_the_request_is_closed(
+    requested, dialer, fake, twilio_post, clock, runner
+) -> None:
     dialer().run(drain=True)
     answer = customer_leg(twilio_post, fake.calls[0], "no-answer")
     assert "Der Kunde war nicht erreichbar" in " ".join(el.text or "" for el in answer.iter("Say"))
@@ -206,7 +251,8 @@ def test_three_attempts_with_backoff_then_the_request_is_closed(requested, diale
 
 
 def test_a_retry_that_would_fall_after_closing_waits_for_the_next_working_day(
-        app, runner, dialer, fake, twilio_post, clock, phone) -> None:
+    app, runner, dialer, fake, twilio_post, clock, phone
+) -> None:
     # Thursday 24 December 2026, 19:50 in Berlin: the 25th and 26th are public holidays, the 27th a Sunday.
     clock(datetime(2026, 12, 24, 19, 50, tzinfo=BERLIN))
     cli(runner, "agents", "add", "anna", AGENT)
@@ -221,8 +267,9 @@ def test_a_retry_that_would_fall_after_closing_waits_for_the_next_working_day(
     assert retry == datetime(2026, 12, 28, 8, 0, tzinfo=BERLIN)
 
 
-def test_an_agent_who_does_not_pick_up_costs_the_customer_no_attempt(requested, dialer, fake, twilio_post,
-                                                                     clock, runner) -> None:
+def test_an_agent_who_does_not_pick_up_costs_the_customer_no_attempt(
+    requested, dialer, fake, twilio_post, clock, runner
+) -> None:
     dialer().run(drain=True)
     call = fake.calls[0]
     webhook(twilio_post, call.status_callback, call, CallStatus="no-answer")
@@ -236,8 +283,9 @@ def test_an_agent_who_does_not_pick_up_costs_the_customer_no_attempt(requested, 
 # --- Twilio's REST API misbehaving
 
 
-def test_rate_limit_and_server_errors_are_retried_with_backoff(requested, dialer, fake, sleeps,
-                                                               runner) -> None:
+def test_rate_limit_and_server_errors_are_retried_with_backoff(
+    requested, dialer, fake, sleeps, runner
+) -> None:
     fake.failures = [429, 503]
     assert dialer().run(drain=True) == 1
     assert len(fake.calls) == 1
@@ -247,7 +295,8 @@ def test_rate_limit_and_server_errors_are_retried_with_backoff(requested, dialer
 
 @pytest.mark.parametrize("failure", [500, 429, 0])
 def test_when_twilio_keeps_failing_the_request_waits_and_is_not_lost(
-        requested, dialer, fake, sleeps, clock, runner, failure: int) -> None:
+    requested, dialer, fake, sleeps, clock, runner, failure: int
+) -> None:
     fake.failures = [failure] * 4  # 0: the request times out
     assert dialer(api_retries=3).run(drain=True) == 0
     assert sleeps == [0.5, 1.0, 2.0, 4.0]
@@ -263,8 +312,9 @@ def test_when_twilio_keeps_failing_the_request_waits_and_is_not_lost(
     assert len(fake.calls) == 1
 
 
-def test_rejected_credentials_stop_the_worker_and_give_the_request_back(requested, dialer, fake,
-                                                                        runner) -> None:
+def test_rejected_credentials_stop_the_worker_and_give_the_request_back(
+    requested, dialer, fake, runner
+) -> None:
     with pytest.raises(CredentialsRejected):
         dialer(token="wrong-token").run(drain=True)
     assert fake.calls == []
@@ -284,8 +334,12 @@ def test_duplicate_status_callbacks_change_nothing(requested, dialer, fake, twil
     history = cli(runner, "history", CUSTOMER, "--json")
     # Twilio retries callbacks it thinks failed: the same ones arrive again.
     webhook(twilio_post, call.status_callback, call, CallStatus="completed", CallDuration="42")
-    webhook(twilio_post, call.url.replace("/callbacks/agent?", "/callbacks/customer/status?"), call,
-            CallStatus="in-progress")
+    webhook(
+        twilio_post,
+        call.url.replace("/callbacks/agent?", "/callbacks/customer/status?"),
+        call,
+        CallStatus="in-progress",
+    )
     assert one(runner) == before
     assert cli(runner, "history", CUSTOMER, "--json") == history
     assert dialer().run(drain=True) == 0
@@ -293,7 +347,8 @@ def test_duplicate_status_callbacks_change_nothing(requested, dialer, fake, twil
 
 
 def test_a_late_agent_status_after_a_retry_does_not_touch_the_new_attempt(
-        requested, dialer, fake, twilio_post, clock, runner) -> None:
+    requested, dialer, fake, twilio_post, clock, runner
+) -> None:
     dialer().run(drain=True)
     first = fake.calls[0]
     customer_leg(twilio_post, first, "no-answer")
@@ -311,12 +366,20 @@ def test_a_late_agent_status_after_a_retry_does_not_touch_the_new_attempt(
 
 
 @pytest.mark.parametrize("query", ["?r=999999&a=1", "", "?r=abc&a=", "?r=1&a=999"])
-@pytest.mark.parametrize("path", ["/callbacks/agent/status", "/callbacks/customer/status",
-                                  "/callbacks/agent/dialed", "/callbacks/agent"])
-def test_unknown_callbacks_get_a_clear_empty_answer(requested, twilio_post, runner, path: str,
-                                                    query: str) -> None:
-    resp = twilio_post(f"{path}{query}", CallSid="CA" + "f" * 32, AccountSid=ACCOUNT_SID,
-                       CallStatus="completed", DialCallStatus="completed")
+@pytest.mark.parametrize(
+    "path",
+    ["/callbacks/agent/status", "/callbacks/customer/status", "/callbacks/agent/dialed", "/callbacks/agent"],
+)
+def test_unknown_callbacks_get_a_clear_empty_answer(
+    requested, twilio_post, runner, path: str, query: str
+) -> None:
+    resp = twilio_post(
+        f"{path}{query}",
+        CallSid="CA" + "f" * 32,
+        AccountSid=ACCOUNT_SID,
+        CallStatus="completed",
+        DialCallStatus="completed",
+    )
     root = twiml(resp)
     assert root.tag == "Response"
     assert root.find("Dial") is None
@@ -337,7 +400,8 @@ def test_a_cancelled_request_is_not_dialled(requested, dialer, fake, runner) -> 
 
 
 def test_a_request_from_the_queue_offer_is_retried_only_within_opening_hours(
-        runner, dialer, fake, twilio_post, clock, phone) -> None:
+    runner, dialer, fake, twilio_post, clock, phone
+) -> None:
     # Tuesday 19:50 in Berlin: the hotline closes at 20:00.
     clock(datetime(2026, 11, 24, 19, 50, tzinfo=BERLIN))
     cli(runner, "agents", "add", "anna", AGENT)
@@ -345,8 +409,17 @@ def test_a_request_from_the_queue_offer_is_retried_only_within_opening_hours(
     caller.dial()
     caller.press("0")
     assert caller.turn is not None and caller.turn.verb == "Enqueue"
-    wait = twiml(twilio_post(caller.turn.attrs["waitUrl"], CallSid=caller.call_sid, From=CUSTOMER,
-                             To=caller.to_number, QueuePosition="4", QueueTime="300", AvgQueueTime="600"))
+    wait = twiml(
+        twilio_post(
+            caller.turn.attrs["waitUrl"],
+            CallSid=caller.call_sid,
+            From=CUSTOMER,
+            To=caller.to_number,
+            QueuePosition="4",
+            QueueTime="300",
+            AvgQueueTime="600",
+        )
+    )
     gather = wait.find("Gather")
     assert gather is not None
     offer = urlparse(gather.get("action", ""))

@@ -28,11 +28,20 @@ def session(sessions: sessionmaker[Session]) -> Iterator[Session]:
         yield s
 
 
-def ask(session: Session, phone: str = PHONE, at: datetime = TUESDAY_10, settings: Settings | None = None,
-        **fields: object) -> tuple[str, CallbackRequest | None]:
+def ask(
+    session: Session,
+    phone: str = PHONE,
+    at: datetime = TUESDAY_10,
+    settings: Settings | None = None,
+    **fields: object,
+) -> tuple[str, CallbackRequest | None]:
     """One request, committed as a webhook would; returns its outcome and the caller's open request."""
-    result = request_callback(session, NewRequest(phone=phone, **fields), at,  # type: ignore[arg-type]
-                              settings or Settings())
+    result = request_callback(
+        session,
+        NewRequest(phone=phone, **fields),
+        at,  # type: ignore[arg-type]
+        settings or Settings(),
+    )
     session.commit()
     return result.outcome, result.request
 
@@ -40,19 +49,22 @@ def ask(session: Session, phone: str = PHONE, at: datetime = TUESDAY_10, setting
 # --- numbers
 
 
-@pytest.mark.parametrize(("raw", "e164", "problem"), [
-    ("+49 151 12345678", "+4915112345678", None),
-    ("030 1234567", "+49301234567", None),
-    ("0151/12345678", "+4915112345678", None),
-    ("0900 1234567", None, "premium"),  # premium rate
-    ("0137 1234567", None, "premium"),  # televoting, charged per call
-    ("+44 7911 123456", None, "foreign"),
-    ("+43 664 1234567", None, "foreign"),
-    ("12", None, "invalid"),
-    ("anonymous", None, "invalid"),
-    ("", None, "invalid"),
-    ("0" * 40, None, "invalid"),
-])
+@pytest.mark.parametrize(
+    ("raw", "e164", "problem"),
+    [
+        ("+49 151 12345678", "+4915112345678", None),
+        ("030 1234567", "+49301234567", None),
+        ("0151/12345678", "+4915112345678", None),
+        ("0900 1234567", None, "premium"),  # premium rate
+        ("0137 1234567", None, "premium"),  # televoting, charged per call
+        ("+44 7911 123456", None, "foreign"),
+        ("+43 664 1234567", None, "foreign"),
+        ("12", None, "invalid"),
+        ("anonymous", None, "invalid"),
+        ("", None, "invalid"),
+        ("0" * 40, None, "invalid"),
+    ],
+)
 def test_which_numbers_we_call_back(raw: str, e164: str | None, problem: str | None) -> None:
     check = check_callback_number(raw, "DE", ("DE",))
     assert (check.e164, check.problem) == (e164, problem)
@@ -87,11 +99,13 @@ def test_a_retry_after_closing_moves_to_the_next_opening() -> None:
 def test_a_retry_skips_public_holidays() -> None:
     office = schedule_of(OFFICE)
     # Friday before Whitsun 2027: Saturday and Sunday closed, Whit Monday a public holiday.
-    assert next_attempt_after_failure(berlin(2027, 5, 14, 17, 50), 1, "asap", office) \
-        == berlin(2027, 5, 18, 8, 0)
+    assert next_attempt_after_failure(berlin(2027, 5, 14, 17, 50), 1, "asap", office) == berlin(
+        2027, 5, 18, 8, 0
+    )
     # Christmas Eve 2026 (a Thursday): the 25th is a holiday, then the weekend.
-    assert next_attempt_after_failure(berlin(2026, 12, 24, 17, 30), 2, "asap", office) \
-        == berlin(2026, 12, 28, 8, 0)
+    assert next_attempt_after_failure(berlin(2026, 12, 24, 17, 30), 2, "asap", office) == berlin(
+        2026, 12, 28, 8, 0
+    )
 
 
 def test_a_retry_stays_in_the_callers_window() -> None:
@@ -144,8 +158,12 @@ def test_complaints_and_repeat_callers_go_first(session: Session) -> None:
     ask(session, phone="+4915100000002", intent="complaint", at=TUESDAY_10 + timedelta(minutes=1))
     regular = get_or_create_customer(session, "+4915100000003")
     assert regular is not None
-    session.add_all(Interaction(customer_id=regular.id, from_number="+4915100000003",
-                                started_at=TUESDAY_10 - timedelta(days=d)) for d in (1, 2))
+    session.add_all(
+        Interaction(
+            customer_id=regular.id, from_number="+4915100000003", started_at=TUESDAY_10 - timedelta(days=d)
+        )
+        for d in (1, 2)
+    )
     session.commit()
     ask(session, phone="+4915100000003", at=TUESDAY_10 + timedelta(minutes=2))
     assert [r.phone for r in list_queue(session)] == ["+4915100000002", "+4915100000003", "+4915100000001"]

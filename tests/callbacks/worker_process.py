@@ -28,8 +28,9 @@ def main(url: str, name: str) -> None:
     sessions = sessionmaker(make_engine(url), expire_on_commit=False)
     fake = FakeTwilio(TOKEN, on_call=carrier(sessions))
     settings = replace(Settings(), batch_size=25, api_retry_delay=0)
-    dialer = Dialer(sessions, make_client(CONFIG, fake), settings, "https://hotline.example",
-                    "+4930123456789", name=name)
+    dialer = Dialer(
+        sessions, make_client(CONFIG, fake), settings, "https://hotline.example", "+4930123456789", name=name
+    )
     while True:
         if dialer.run_once() == 0:
             with sessions() as session:

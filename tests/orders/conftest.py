@@ -58,10 +58,19 @@ def create_order(session: Session) -> Callable[..., dict[str, Any]]:
 
     def create(order_number: str = "4711", **fields: Any) -> dict[str, Any]:
         record = {
-            "order_number": order_number, "customer_name": "Erika Mustermann", "phone": CALLER,
-            "email": "erika@example.de", "postal_code": "10115", "status": "shipped", "carrier": "DHL",
-            "tracking_number": "JJD000123456789", "ordered_at": "2026-11-12", "shipped_at": "2026-11-23",
-            "expected_delivery": "2026-11-26", "delivered_at": "", "items": "1 × Wanderschuhe",
+            "order_number": order_number,
+            "customer_name": "Erika Mustermann",
+            "phone": CALLER,
+            "email": "erika@example.de",
+            "postal_code": "10115",
+            "status": "shipped",
+            "carrier": "DHL",
+            "tracking_number": "JJD000123456789",
+            "ordered_at": "2026-11-12",
+            "shipped_at": "2026-11-23",
+            "expected_delivery": "2026-11-26",
+            "delivered_at": "",
+            "items": "1 × Wanderschuhe",
         }
         record.update({k: v.isoformat() if isinstance(v, date) else v for k, v in fields.items()})
         upsert_orders(session, [parse_order(record)])

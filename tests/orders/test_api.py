@@ -16,8 +16,15 @@ def api_key(runner):
     return result.output.strip().splitlines()[-1]
 
 
-ORDER = {"order_number": "4711", "customer_name": "Erika Mustermann", "phone": "+49 151 12345678",
-         "postal_code": "10115", "status": "shipped", "carrier": "DHL", "expected_delivery": "2026-11-26"}
+ORDER = {
+    "order_number": "4711",
+    "customer_name": "Erika Mustermann",
+    "phone": "+49 151 12345678",
+    "postal_code": "10115",
+    "status": "shipped",
+    "carrier": "DHL",
+    "expected_delivery": "2026-11-26",
+}
 
 
 def test_post_then_get_an_order(client, api_key):
@@ -33,15 +40,24 @@ def test_post_then_get_an_order(client, api_key):
 def test_post_upserts_a_list(client, api_key):
     headers = {"Authorization": f"Bearer {api_key}"}
     client.post("/api/orders", json=ORDER, headers=headers)
-    resp = client.post("/api/orders", json=[{**ORDER, "status": "delivered", "delivered_at": "2026-11-24"},
-                                            {**ORDER, "order_number": "4712"}], headers=headers)
+    resp = client.post(
+        "/api/orders",
+        json=[
+            {**ORDER, "status": "delivered", "delivered_at": "2026-11-24"},
+            {**ORDER, "order_number": "4712"},
+        ],
+        headers=headers,
+    )
     assert resp.json == {"upserted": 2}
     assert client.get("/api/orders/4711", headers=headers).json["status"] == "delivered"
 
 
 def test_invalid_orders_are_refused_with_reasons(client, api_key):
-    resp = client.post("/api/orders", json=[ORDER, {**ORDER, "status": "lost"}],
-                       headers={"Authorization": f"Bearer {api_key}"})
+    resp = client.post(
+        "/api/orders",
+        json=[ORDER, {**ORDER, "status": "lost"}],
+        headers={"Authorization": f"Bearer {api_key}"},
+    )
     assert resp.status_code == 422
     assert resp.json["errors"][0]["index"] == 1
     assert resp.json["errors"][0]["reason"].startswith("status must be one of")

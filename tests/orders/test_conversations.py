@@ -16,8 +16,14 @@ pytestmark = pytest.mark.usefixtures("orders_app")
 def _events(session, caller, kind):
     session.expire_all()
     interaction = session.scalar(select(Interaction).where(Interaction.call_sid == caller.call_sid))
-    return [e.data for e in session.scalars(select(InteractionEvent).where(
-        InteractionEvent.interaction_id == interaction.id, InteractionEvent.kind == kind))]
+    return [
+        e.data
+        for e in session.scalars(
+            select(InteractionEvent).where(
+                InteractionEvent.interaction_id == interaction.id, InteractionEvent.kind == kind
+            )
+        )
+    ]
 
 
 def test_matching_caller_id_is_offered_the_newest_order_and_hears_status_and_date(phone, create_order):
@@ -60,8 +66,14 @@ def test_another_phone_must_give_the_postal_code(phone, create_order, session):
     interaction = session.scalar(select(Interaction).where(Interaction.call_sid == caller.call_sid))
     assert interaction.outcome == "self_service"
     lookup = _events(session, caller, "order_lookup")[-1]
-    assert lookup == {"node": "orders", "order_number": "4711", "found": True, "verified": True,
-                      "verified_by": "postal_code", "answered": "shipped"}
+    assert lookup == {
+        "node": "orders",
+        "order_number": "4711",
+        "found": True,
+        "verified": True,
+        "verified_by": "postal_code",
+        "answered": "shipped",
+    }
 
 
 def test_two_wrong_postal_codes_reveal_nothing_and_offer_an_agent(phone, create_order, session):
@@ -117,14 +129,21 @@ def test_english_caller_hears_english(phone, create_order):
     assert "on Thursday, November 26" in caller.heard
 
 
-@pytest.mark.parametrize(("fields", "expected"), [
-    ({"status": "delayed", "expected_delivery": "2026-11-30"},
-     "Es tut uns leid: Ihre Bestellung vier sieben — eins eins verzögert sich. "
-     "Der neue voraussichtliche Liefertermin ist am Montag, dem 30. November."),
-    ({"status": "delivered", "delivered_at": "2026-11-23"},
-     "wurde am Montag, dem 23. November zugestellt. Falls damit etwas nicht stimmt"),
-    ({"status": "cancelled"}, "Ihre Bestellung vier sieben — eins eins wurde storniert."),
-])
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        (
+            {"status": "delayed", "expected_delivery": "2026-11-30"},
+            "Es tut uns leid: Ihre Bestellung vier sieben — eins eins verzögert sich. "
+            "Der neue voraussichtliche Liefertermin ist am Montag, dem 30. November.",
+        ),
+        (
+            {"status": "delivered", "delivered_at": "2026-11-23"},
+            "wurde am Montag, dem 23. November zugestellt. Falls damit etwas nicht stimmt",
+        ),
+        ({"status": "cancelled"}, "Ihre Bestellung vier sieben — eins eins wurde storniert."),
+    ],
+)
 def test_statuses_are_worded_for_the_caller(phone, create_order, fields, expected):
     create_order("4711", **fields)
     caller = phone(STRANGER)
@@ -185,10 +204,10 @@ def test_three_failed_verifications_stop_lookups_and_log_a_security_event(phone,
     caller = phone(STRANGER)
     caller.dial()
     caller.press("1")
-    caller.press("1111#")        # unknown
-    caller.press("2222#")        # unknown
+    caller.press("1111#")  # unknown
+    caller.press("2222#")  # unknown
     caller.press("4711#")
-    caller.press("99999#")       # wrong postal code: the third failure
+    caller.press("99999#")  # wrong postal code: the third failure
     assert "Weitere Auskünfte zu Bestellungen kann ich Ihnen am Telefon leider nicht geben" in caller.heard
     assert caller.turn.verb == "Enqueue"
     assert _events(session, caller, "security")[0]["threat"] == "order_guessing"

@@ -14,11 +14,20 @@ import pytest
 from ivr.orders.http_source import CircuitBreaker, HttpOrderSource
 from ivr.orders.source import SourceUnavailable
 
-SHOP_ORDER = {"id": "4711", "state": "shipped", "customer": {"phone": "+4915112345678", "zip": "10115"},
-              "shipping": {"carrier": "DHL", "eta": "2026-11-26"}}
-FIELDS = {"order_number": "id", "status": "state", "phone": "customer.phone",
-          "postal_code": "customer.zip", "carrier": "shipping.carrier",
-          "expected_delivery": "shipping.eta"}
+SHOP_ORDER = {
+    "id": "4711",
+    "state": "shipped",
+    "customer": {"phone": "+4915112345678", "zip": "10115"},
+    "shipping": {"carrier": "DHL", "eta": "2026-11-26"},
+}
+FIELDS = {
+    "order_number": "id",
+    "status": "state",
+    "phone": "customer.phone",
+    "postal_code": "customer.zip",
+    "carrier": "shipping.carrier",
+    "expected_delivery": "shipping.eta",
+}
 
 
 class Shop(BaseHTTPRequestHandler):
@@ -72,15 +81,24 @@ class FakeClock:
 
 
 def _source(base: str, clock: FakeClock | None = None, timeout: float = 2.0) -> HttpOrderSource:
-    return HttpOrderSource(f"{base}/orders/{{order_number}}", headers={"Authorization": "Bearer s3cret"},
-                           fields=FIELDS, timeout=timeout,
-                           breaker=CircuitBreaker(threshold=3, reset_after=30, clock=clock or FakeClock()))
+    return HttpOrderSource(
+        f"{base}/orders/{{order_number}}",
+        headers={"Authorization": "Bearer s3cret"},
+        fields=FIELDS,
+        timeout=timeout,
+        breaker=CircuitBreaker(threshold=3, reset_after=30, clock=clock or FakeClock()),
+    )
 
 
 def test_maps_the_shops_fields_and_sends_the_auth_header(shop):
     order = _source(shop).find("4711")
     assert (order.order_number, order.status, order.phone, order.postal_code, order.carrier) == (
-        "4711", "shipped", "+4915112345678", "10115", "DHL")
+        "4711",
+        "shipped",
+        "+4915112345678",
+        "10115",
+        "DHL",
+    )
     assert order.expected_delivery == date(2026, 11, 26)
     assert Shop.requests == [("/orders/4711", "Bearer s3cret")]
 
@@ -123,8 +141,11 @@ def test_a_failed_trial_opens_the_breaker_again(shop):
 
 
 def test_caller_hears_the_shops_answer_through_the_http_source(orders_app, phone, shop):
-    orders_app.config.update(ORDERS_SOURCE="http", ORDERS_HTTP_URL=f"{shop}/orders/{{order_number}}",
-                             ORDERS_HTTP_FIELDS=json.dumps(FIELDS))
+    orders_app.config.update(
+        ORDERS_SOURCE="http",
+        ORDERS_HTTP_URL=f"{shop}/orders/{{order_number}}",
+        ORDERS_HTTP_FIELDS=json.dumps(FIELDS),
+    )
     caller = phone("+4915112345678")
     caller.dial()
     caller.press("1")

@@ -11,8 +11,10 @@ from ivr.models import Customer, Order
 from ivr.orders.importer import CSV_HEADER
 
 HEADER = ",".join(CSV_HEADER)
-GOOD = "4711,Erika Mustermann,0151 12345678,erika@example.de,10115,shipped,DHL,JJD0001,2026-11-12,," \
-       "2026-11-26,,1 × Wanderschuhe"
+GOOD = (
+    "4711,Erika Mustermann,0151 12345678,erika@example.de,10115,shipped,DHL,JJD0001,2026-11-12,,"
+    "2026-11-26,,1 × Wanderschuhe"
+)
 
 
 def _write(tmp_path, *lines):
@@ -77,8 +79,11 @@ def test_a_wrong_header_imports_nothing(runner, session, tmp_path):
 
 
 def test_thousands_of_rows_import_in_batches_with_duplicates(runner, session, tmp_path):
-    rows = [f"{100000 + i % 2500},Kunde {i},+49151{i % 2500:07d},k{i}@example.de,10115,shipped,DHL,,"
-            f"2026-11-12,,2026-11-26,,Artikel" for i in range(3000)]  # 500 numbers appear twice
+    rows = [
+        f"{100000 + i % 2500},Kunde {i},+49151{i % 2500:07d},k{i}@example.de,10115,shipped,DHL,,"
+        f"2026-11-12,,2026-11-26,,Artikel"
+        for i in range(3000)
+    ]  # 500 numbers appear twice
     result = runner.invoke(main, ["orders", "import", str(_write(tmp_path, *rows))])
     assert result.output.strip().endswith("3000 rows imported, 0 rows rejected")
     assert len(session.scalars(select(Order.id)).all()) == 2500

@@ -13,22 +13,28 @@ from ivr.orders.wording import compose_answer, compose_tracking, say_date, spell
 TODAY = date(2026, 11, 24)  # a Tuesday
 
 
-@pytest.mark.parametrize(("number", "lang", "spoken"), [
-    ("4711", "de", "vier sieben — eins eins"),
-    ("80331", "de", "acht null — drei drei eins"),
-    ("100234", "en", "one zero — zero two — three four"),
-    ("7", "de", "sieben"),
-])
+@pytest.mark.parametrize(
+    ("number", "lang", "spoken"),
+    [
+        ("4711", "de", "vier sieben — eins eins"),
+        ("80331", "de", "acht null — drei drei eins"),
+        ("100234", "en", "one zero — zero two — three four"),
+        ("7", "de", "sieben"),
+    ],
+)
 def test_numbers_are_read_in_groups(number, lang, spoken):
     assert spell_number(number, lang) == spoken
 
 
-@pytest.mark.parametrize(("day", "lang", "spoken"), [
-    (date(2026, 11, 26), "de", "am Donnerstag, dem 26. November"),
-    (date(2026, 11, 25), "de", "morgen, am Mittwoch, dem 25. November"),
-    (date(2026, 11, 24), "en", "today, on Tuesday, November 24"),
-    (date(2027, 1, 4), "de", "am Montag, dem 4. Januar 2027"),
-])
+@pytest.mark.parametrize(
+    ("day", "lang", "spoken"),
+    [
+        (date(2026, 11, 26), "de", "am Donnerstag, dem 26. November"),
+        (date(2026, 11, 25), "de", "morgen, am Mittwoch, dem 25. November"),
+        (date(2026, 11, 24), "en", "today, on Tuesday, November 24"),
+        (date(2027, 1, 4), "de", "am Montag, dem 4. Januar 2027"),
+    ],
+)
 def test_dates_are_weekday_and_date(day, lang, spoken):
     assert say_date(day, lang, TODAY) == spoken
 
@@ -36,8 +42,11 @@ def test_dates_are_weekday_and_date(day, lang, spoken):
 @pytest.mark.parametrize("status", ORDER_STATUSES)
 @pytest.mark.parametrize("lang", ["de", "en"])
 def test_every_status_has_words_in_both_languages(status, lang):
-    answer = compose_answer(OrderInfo("4711", status, expected_delivery=date(2026, 11, 26),
-                                      delivered_at=date(2026, 11, 23)), lang, TODAY)
+    answer = compose_answer(
+        OrderInfo("4711", status, expected_delivery=date(2026, 11, 26), delivered_at=date(2026, 11, 23)),
+        lang,
+        TODAY,
+    )
     assert answer.count("vier sieben — eins eins" if lang == "de" else "four seven — one one") == 1
     assert "{" not in answer and "None" not in answer
 

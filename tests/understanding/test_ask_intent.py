@@ -24,8 +24,12 @@ def test_spoken_reason_in_the_main_menu_is_routed_without_asking_again(phone, hi
     assert intent["intent"] == "return_refund"
     assert intent["confidence"] >= 0.6
     assert intent["runner_up"] and "runner_up_confidence" in intent
-    assert {"node": "ask_why", "intent": "return_refund", "confirmed": False,
-            "next": "returns_info"} in events(entry, "route")
+    assert {
+        "node": "ask_why",
+        "intent": "return_refund",
+        "confirmed": False,
+        "next": "returns_info",
+    } in events(entry, "route")
 
 
 def test_english_caller_is_routed_in_english(phone, history):
@@ -89,8 +93,12 @@ def test_unsure_intent_is_confirmed_by_voice_or_key(phone, history, answer):
     caller.hang_up()
     [entry] = history()
     assert entry["intent"] == "return_refund"
-    assert {"node": "ask_why", "intent": "return_refund", "confirmed": True,
-            "next": "returns_info"} in events(entry, "route")
+    assert {
+        "node": "ask_why",
+        "intent": "return_refund",
+        "confirmed": True,
+        "next": "returns_info",
+    } in events(entry, "route")
 
 
 @pytest.mark.usefixtures("strict_hotline")
@@ -122,7 +130,9 @@ def test_keypad_mode_sends_spoken_requests_to_the_menu(app, phone):
 
 
 def test_with_speech_off_the_question_becomes_the_keypad_menu(app, phone, session):
-    publish_flow(session, """
+    publish_flow(
+        session,
+        """
 name: keypadtest
 languages: [de]
 start: ask_why
@@ -142,7 +152,9 @@ nodes:
   bye:
     type: hangup
     say: "Auf Wiederhören."
-""", "keypadtest.yaml")
+""",
+        "keypadtest.yaml",
+    )
     session.commit()
     app.config.update(SPEECH_MODE="off", FLOW_NAME="keypadtest")
     caller = phone()

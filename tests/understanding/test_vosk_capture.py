@@ -75,8 +75,13 @@ def vosk_app(app: Any, session: Any, ko_model_dir: Path) -> Any:
     """The app in Vosk mode on a one-question flow."""
     publish_flow(session, FLOW, "speechtest.yaml")
     session.commit()
-    app.config.update(SPEECH_MODE="vosk", SPEECH_CAPTURE="record", VOSK_MODEL=str(ko_model_dir),
-                      FLOW_NAME="speechtest", PUBLIC_URL="http://localhost")
+    app.config.update(
+        SPEECH_MODE="vosk",
+        SPEECH_CAPTURE="record",
+        VOSK_MODEL=str(ko_model_dir),
+        FLOW_NAME="speechtest",
+        PUBLIC_URL="http://localhost",
+    )
     return app
 
 
@@ -145,12 +150,14 @@ def test_recording_on_a_foreign_host_is_refused_and_logged(phone, vosk_app, hist
         turn = caller.record("https://attacker.example/2010-04-01/Accounts/AC0/Recordings/RE1")
     assert caller.heard.startswith("Das habe ich leider nicht verstanden.")
     assert turn.verb == "Record"
-    assert any("refused RecordingUrl on foreign host attacker.example" in r.getMessage()
-               for r in caplog.records)
+    assert any(
+        "refused RecordingUrl on foreign host attacker.example" in r.getMessage() for r in caplog.records
+    )
     caller.hang_up()
     [entry] = history()
-    assert events(entry, "security") == [{"node": "ask_why",
-                                          "reason": "RecordingUrl on a foreign host refused"}]
+    assert events(entry, "security") == [
+        {"node": "ask_why", "reason": "RecordingUrl on a foreign host refused"}
+    ]
 
 
 class FakeTwilioApi(HttpClient):
@@ -161,23 +168,42 @@ class FakeTwilioApi(HttpClient):
         self.updates: list[dict[str, Any]] = []
         self.done = threading.Event()
 
-    def request(self, method: str, uri: str, params: Any = None, data: Any = None,
-                headers: Any = None, auth: Any = None, timeout: Any = None,
-                allow_redirects: bool = False) -> Response:
+    def request(
+        self,
+        method: str,
+        uri: str,
+        params: Any = None,
+        data: Any = None,
+        headers: Any = None,
+        auth: Any = None,
+        timeout: Any = None,
+        allow_redirects: bool = False,
+    ) -> Response:
         """Record the update and answer with the call."""
         sid = uri.rsplit("/", 1)[-1].removesuffix(".json")
         self.updates.append({"method": method, "uri": uri, "data": dict(data or {}), "auth": auth})
         self.done.set()
-        return Response(200, json.dumps({"sid": sid, "account_sid": ACCOUNT_SID, "status": "in-progress",
-                                         "direction": "inbound", "api_version": "2010-04-01"}))
+        return Response(
+            200,
+            json.dumps(
+                {
+                    "sid": sid,
+                    "account_sid": ACCOUNT_SID,
+                    "status": "in-progress",
+                    "direction": "inbound",
+                    "api_version": "2010-04-01",
+                }
+            ),
+        )
 
 
 @pytest.fixture
 def streaming(vosk_app: Any) -> Iterator[tuple[Any, FakeTwilioApi]]:
     """The app served on a local port (for the websocket) with a fake Twilio REST API."""
     api = FakeTwilioApi()
-    vosk_app.config.update(SPEECH_CAPTURE="stream", TWILIO_HTTP_CLIENT=api,
-                           TWILIO_API_BASE_URL="https://api.twilio.test")
+    vosk_app.config.update(
+        SPEECH_CAPTURE="stream", TWILIO_HTTP_CLIENT=api, TWILIO_API_BASE_URL="https://api.twilio.test"
+    )
     server = make_server("127.0.0.1", 0, vosk_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -198,8 +224,9 @@ def _start_call(twilio_post: Any, call_sid: str) -> dict[str, str]:
 
 def _connect(server: Any) -> Client:
     signature = RequestValidator(AUTH_TOKEN).compute_signature("ws://localhost/twilio/media", {})
-    return Client.connect(f"ws://127.0.0.1:{server.server_port}/twilio/media",
-                          headers={"X-Twilio-Signature": signature})
+    return Client.connect(
+        f"ws://127.0.0.1:{server.server_port}/twilio/media", headers={"X-Twilio-Signature": signature}
+    )
 
 
 def _frames(wav: bytes, silence_seconds: float) -> Iterator[str]:
@@ -208,18 +235,38 @@ def _frames(wav: bytes, silence_seconds: float) -> Iterator[str]:
         pcm = w.readframes(w.getnframes())
     pcm += b"\0\0" * int(8000 * silence_seconds)
     for i, start in enumerate(range(0, len(pcm), 320)):
-        payload = base64.b64encode(audioop.lin2ulaw(pcm[start:start + 320], 2)).decode()
-        yield json.dumps({"event": "media", "sequenceNumber": str(i + 3), "streamSid": "MZ1",
-                          "media": {"track": "inbound", "chunk": str(i + 1),
-                                    "timestamp": str(i * 20), "payload": payload}})
+        payload = base64.b64encode(audioop.lin2ulaw(pcm[start : start + 320], 2)).decode()
+        yield json.dumps(
+            {
+                "event": "media",
+                "sequenceNumber": str(i + 3),
+                "streamSid": "MZ1",
+                "media": {
+                    "track": "inbound",
+                    "chunk": str(i + 1),
+                    "timestamp": str(i * 20),
+                    "payload": payload,
+                },
+            }
+        )
 
 
 def _start_message(call_sid: str, params: dict[str, str]) -> str:
-    return json.dumps({"event": "start", "sequenceNumber": "1", "streamSid": "MZ1",
-                       "start": {"streamSid": "MZ1", "accountSid": ACCOUNT_SID, "callSid": call_sid,
-                                 "tracks": ["inbound"], "customParameters": params,
-                                 "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000,
-                                                 "channels": 1}}})
+    return json.dumps(
+        {
+            "event": "start",
+            "sequenceNumber": "1",
+            "streamSid": "MZ1",
+            "start": {
+                "streamSid": "MZ1",
+                "accountSid": ACCOUNT_SID,
+                "callSid": call_sid,
+                "tracks": ["inbound"],
+                "customParameters": params,
+                "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
+            },
+        }
+    )
 
 
 def _wait_closed(ws: Client) -> None:
@@ -245,8 +292,11 @@ def test_media_stream_end_to_end(streaming, twilio_post, spoken_wav, history):
     assert update["uri"] == f"https://api.twilio.test/2010-04-01/Accounts/{ACCOUNT_SID}/Calls/{call_sid}.json"
     assert update["data"] == {"Url": params["action"], "Method": "POST"}
     # Twilio follows the redirect: the step webhook picks up what the stream heard.
-    resp = twilio_post(urlsplit(params["action"]).path + "?" + urlsplit(params["action"]).query,
-                       CallSid=call_sid, From="+4915112345678")
+    resp = twilio_post(
+        urlsplit(params["action"]).path + "?" + urlsplit(params["action"]).query,
+        CallSid=call_sid,
+        From="+4915112345678",
+    )
     assert resp.status_code == 200
     [entry] = history()
     [heard] = events(entry, "transcript")
@@ -258,16 +308,20 @@ def test_media_stream_for_an_unknown_call_is_closed_and_logged(streaming, sessio
     server, api = streaming
     ws = _connect(server)
     with caplog.at_level(logging.WARNING):
-        ws.send(_start_message("CA" + "9" * 32, {"token": "t" * 16,
-                                                  "action": "http://localhost/twilio/step?n=1&lang=de"}))
+        ws.send(
+            _start_message(
+                "CA" + "9" * 32, {"token": "t" * 16, "action": "http://localhost/twilio/step?n=1&lang=de"}
+            )
+        )
         _wait_closed(ws)
     assert any("unknown or moved-on call" in r.getMessage() for r in caplog.records)
     assert api.updates == []
     assert session.scalars(select(HeardSpeech)).all() == []
 
 
-def test_disconnect_mid_stream_keeps_what_was_heard_and_the_call_goes_on(streaming, twilio_post,
-                                                                        spoken_wav, session, history):
+def test_disconnect_mid_stream_keeps_what_was_heard_and_the_call_goes_on(
+    streaming, twilio_post, spoken_wav, session, history
+):
     server, api = streaming
     call_sid = "CA" + "6" * 32
     params = _start_call(twilio_post, call_sid)
@@ -295,8 +349,9 @@ def test_disconnect_mid_stream_keeps_what_was_heard_and_the_call_goes_on(streami
 
 def test_media_stream_with_a_bad_signature_is_refused(streaming, caplog):
     server, api = streaming
-    ws = Client.connect(f"ws://127.0.0.1:{server.server_port}/twilio/media",
-                        headers={"X-Twilio-Signature": "forged"})
+    ws = Client.connect(
+        f"ws://127.0.0.1:{server.server_port}/twilio/media", headers={"X-Twilio-Signature": "forged"}
+    )
     with caplog.at_level(logging.WARNING):
         _wait_closed(ws)
     assert any("refused media stream with a bad signature" in r.getMessage() for r in caplog.records)
