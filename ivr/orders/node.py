@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 from pydantic import Field
 
 from ivr.flows.nodes.base import Context, Goto, Node, NodeSpec, Result, Text, Wait, register
-from ivr.flows.nodes.menu import spoken_digits, words
+from ivr.flows.nodes.menu import spoken_digits
+from ivr.flows.phrases import words
 from ivr.flows.steps import CallerInput, Gather
 from ivr.orders.prompts import OrderPrompts
 from ivr.orders.source import OrderInfo, SourceUnavailable, mask_order_number

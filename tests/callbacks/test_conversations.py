@@ -167,7 +167,7 @@ def test_out_of_hours_callback_is_scheduled_for_the_next_opening(app, phone, run
     caller = phone(CALLER)
     caller.dial()
     caller.press("0")
-    assert "Sollen wir Sie zurückrufen? Dann drücken Sie die 1." in caller.heard
+    assert "Sollen wir Sie zurückrufen? Dann sagen Sie ja oder drücken Sie die 1." in caller.heard
     caller.press("1")
     assert f"Sollen wir Sie unter der Nummer {SPOKEN_CALLER} zurückrufen?" in caller.heard
     caller.press("1")
