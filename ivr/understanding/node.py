@@ -247,7 +247,10 @@ class AskIntentNode(Node):
             ctx.log("route", node=self.id, next=target, reason="speech input is off")
             return Goto(target)
         if mode == "twilio":
-            return Wait(prompts, Gather(num_digits=1, timeout=self.spec.timeout, speech=True, hints=grammar))
+            gather = Gather(
+                num_digits=1, timeout=self.spec.timeout, speech=True, hints=grammar, sentence=not grammar
+            )
+            return Wait(prompts, gather)
         if keys_only:
             return Wait(prompts, Gather(num_digits=1, timeout=self.spec.timeout))
         token = uuid.uuid4().hex[:16]  # keys what the recogniser hears to this very question
