@@ -143,7 +143,16 @@ class Node:
         return iter(())
 
 
-TARGET_FIELDS = {"next", "on_failure", "open", "closed", "on_no_answer", "speech_next", "fallback"}
+TARGET_FIELDS = {
+    "next",
+    "on_failure",
+    "open",
+    "closed",
+    "on_no_answer",
+    "speech_next",
+    "fallback",
+    "callback_next",
+}
 
 
 def _find_targets(value: Any, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str]]:
