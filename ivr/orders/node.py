@@ -17,8 +17,9 @@ from ivr.flows.phrases import words, yes_or_no
 from ivr.flows.steps import CallerInput, Gather, Prompt
 from ivr.orders.prompts import OrderPrompts
 from ivr.orders.source import OrderInfo, SourceUnavailable, mask_order_number
-from ivr.orders.wording import compose_answer, compose_tracking, is_overdue, say_order_date, spell_number
+from ivr.orders.wording import compose_answer, compose_tracking, is_overdue, say_order_date
 from ivr.phone import mask_phone
+from ivr.readback import spell_number
 
 log = logging.getLogger(__name__)
 

@@ -7,23 +7,7 @@ from datetime import date, timedelta
 from babel.dates import format_date
 
 from ivr.orders.source import OrderInfo
-
-DIGITS = {
-    "de": ("null", "eins", "zwei", "drei", "vier", "fünf", "sechs", "sieben", "acht", "neun"),
-    "en": ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"),
-}
-# The em dash makes text-to-speech pause between groups, as a person reading a number would.
-GROUP_PAUSE = " — "
-
-
-def spell_number(text: str, lang: str) -> str:
-    """``4711`` → ``vier sieben — eins eins``: pairs, an odd digit joins the last group."""
-    words = DIGITS.get(lang, DIGITS["en"])
-    chars = [words[int(c)] if c.isdigit() else c.upper() for c in text if c.isalnum()]
-    groups = [chars[i : i + 2] for i in range(0, len(chars), 2)]
-    if len(groups) > 1 and len(groups[-1]) == 1:
-        groups[-2:] = [groups[-2] + groups[-1]]
-    return GROUP_PAUSE.join(" ".join(g) for g in groups)
+from ivr.readback import spell_number
 
 
 def say_date(day: date, lang: str, today: date) -> str:
