@@ -164,3 +164,15 @@ def test_keywords_overlapping_between_options_are_rejected():
 def test_keywords_that_only_share_letters_are_fine():
     flow = parse_flow(MENU.replace("sendung verfolgen", "rücksendung"), "t.yaml")
     assert flow.nodes["menu"].kind == "menu"
+
+
+def test_wrong_keys_after_the_returns_answer_end_with_a_person_not_a_goodbye(phone):
+    caller = phone()
+    caller.dial()
+    caller.press("2")
+    assert RETURNS in caller.heard
+    caller.press("7")
+    caller.press("7")
+    turn = caller.press("7")
+    assert turn.verb == "Enqueue"
+    assert "Team für Rücksendungen" in caller.heard
