@@ -30,9 +30,7 @@ def spell_number(text: str, lang: str) -> str:
 
 
 def spell_phone(e164: str, lang: str) -> str:
-    """``+4915112345678`` → ``null eins fünf eins eins — zwei drei — vier fünf — sechs sieben acht``.
-
-    The area code as one group (as callers know it), the rest in pairs."""
+    """A phone number: the area code as one group (as callers know it), the rest in pairs."""
     words = DIGITS.get(lang, DIGITS["de"])
     national = phonenumbers.format_number(phonenumbers.parse(e164), phonenumbers.PhoneNumberFormat.NATIONAL)
     parts = ["".join(c for c in part if c.isdigit()) for part in national.replace("-", " ").split()]

@@ -134,8 +134,7 @@ class MenuNode(Node):
         return self.retry(ctx, self.spec.no_input, "no_input")
 
     def hear(self, ctx: Context, speech: str) -> Result:
-        """Route spoken words: the most specific keyword, unless the intent classifier is sure
-        the caller wants something else; then yes/no; then ``speech_next``."""
+        """Route speech: the longest keyword (unless a sure classifier disagrees), yes/no, speech_next."""
         switch_language(ctx, self.id, speech)
         key = self.keyword_option(speech, ctx.state.language)
         if key is not None:
