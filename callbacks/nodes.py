@@ -7,10 +7,12 @@ from typing import Any
 
 from pydantic import Field
 
-from callbacks.prompts import UNKNOWN_REASON, spoken_number, spoken_time, text
+from callbacks.prompts import UNKNOWN_REASON, spoken_time, text
 from ivr.flows.nodes.base import Context, Goto, Node, NodeSpec, Result, Wait, register
 from ivr.flows.nodes.menu import spoken_digits
+from ivr.flows.phrases import yes_no_words, yes_or_no
 from ivr.flows.steps import CallerInput, Gather, Hangup, Prompt
+from ivr.readback import spell_phone
 
 WINDOW_KEYS = {"1": "asap", "2": "morning", "3": "afternoon"}
 STAGE = "callback_stage"
@@ -55,6 +57,9 @@ class CallbackNode(Node):
         """Advance through confirm → (number → confirm_entered) → window → queued."""
         stage = ctx.state.variables.get(STAGE, "number")
         key = (data.digits or "")[:1]
+        if not key and data.speech and stage in ("confirm", "confirm_entered"):
+            # A yes/no question: "ja", "ja bitte", "nein, eine andere" answer it like 1 and 2.
+            key = {True: "1", False: "2", None: ""}[yes_or_no(data.speech, ctx.flow.languages)]
         if stage == "number":
             return self._take_number(ctx, data)
         if data.empty:
@@ -66,7 +71,7 @@ class CallbackNode(Node):
                 return self._ask(ctx, "number")
         elif stage == "window" and key in WINDOW_KEYS:
             return self._submit(ctx, WINDOW_KEYS[key])
-        return self._retry(ctx, stage, "")
+        return self._retry(ctx, stage, text("no_match", ctx.state.language))
 
     def _take_number(self, ctx: Context, data: CallerInput) -> Result:
         lang = ctx.state.language
@@ -88,15 +93,21 @@ class CallbackNode(Node):
         prompt = text(
             "ask_number" if stage == "number" else stage,
             lang,
-            number=spoken_number(known, lang) if known else "",
+            number=spell_phone(known, lang) if known else "",
         )
         gather = (
             Gather(finish_on_key="#", timeout=8, speech=bool(ctx.services.speech_gather))
             if stage == "number"
-            else Gather(num_digits=1, timeout=6)
+            else self._menu_gather(ctx, stage)
         )
         prompts = [Prompt(lang=lang, text=t) for t in (before, prompt) if t]
         return Wait(tuple(prompts), gather)
+
+    def _menu_gather(self, ctx: Context, stage: str) -> Gather:
+        """One key; the yes/no questions about the number also listen for a spoken answer."""
+        if stage not in ("confirm", "confirm_entered") or not ctx.services.speech_gather:
+            return Gather(num_digits=1, timeout=6)
+        return Gather(num_digits=1, timeout=6, speech=True, hints=tuple(yes_no_words(ctx.state.language)))
 
     def _retry(self, ctx: Context, stage: str, message: str) -> Result:
         attempts = ctx.attempt(self.id)
@@ -136,7 +147,7 @@ class CallbackNode(Node):
         timezone = schedule.timezone if schedule else "Europe/Berlin"
         when = spoken_time(result.call_at, ctx.now, timezone, lang)
         key = "done" if result.accepted else "known"
-        said = (Prompt(lang=lang, text=text(key, lang, when=when, number=spoken_number(number, lang))),)
+        said = (Prompt(lang=lang, text=text(key, lang, when=when, number=spell_phone(number, lang))),)
         if self.spec.next:
             return Goto(self.spec.next, said)
         return Wait(said, Hangup())

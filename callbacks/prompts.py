@@ -5,28 +5,24 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import phonenumbers
 from babel.dates import format_date
 
-DIGITS = {
-    "de": ["null", "eins", "zwei", "drei", "vier", "fünf", "sechs", "sieben", "acht", "neun"],
-    "en": ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"],
-}
+from ivr.flows.phrases import NO_INPUT, NO_MATCH
 
 TEXTS: dict[str, dict[str, str]] = {
     "confirm": {
-        "de": "Sollen wir Sie unter der Nummer {number} zurückrufen? Dann drücken Sie die 1. "
-        "Für eine andere Nummer drücken Sie die 2.",
-        "en": "Shall we call you back on {number}? Press 1. For a different number, press 2.",
+        "de": "Sollen wir Sie unter der Nummer {number} zurückrufen? Dann sagen Sie ja oder drücken Sie "
+        "die 1. Für eine andere Nummer die 2.",
+        "en": "Shall we call you back on {number}? Then say yes or press 1. For a different number, press 2.",
     },
     "ask_number": {
-        "de": "Bitte geben Sie Ihre Rückrufnummer mit Vorwahl ein und drücken Sie dann die Raute-Taste.",
-        "en": "Please enter your phone number with the area code, then press the hash key.",
+        "de": "Bitte geben Sie Ihre Rückrufnummer mit Vorwahl ein und drücken Sie dann die Raute.",
+        "en": "Please enter your phone number with the area code, then press hash.",
     },
     "confirm_entered": {
-        "de": "Sie haben die Nummer {number} eingegeben. Stimmt das? Dann drücken Sie die 1. "
-        "Zum Ändern die 2.",
-        "en": "You entered {number}. Is that right? Press 1. To change it, press 2.",
+        "de": "Sie haben die Nummer {number} eingegeben. Stimmt das? Dann sagen Sie ja oder drücken Sie "
+        "die 1. Zum Ändern die 2.",
+        "en": "You entered {number}. Is that right? Then say yes or press 1. To change it, press 2.",
     },
     "invalid": {
         "de": "Diese Nummer können wir leider nicht anrufen.",
@@ -45,7 +41,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "Nachmittags: die 3.",
         "en": "When suits you best? As soon as possible, press 1. In the morning, 2. In the afternoon, 3.",
     },
-    "no_input": {"de": "Ich habe nichts gehört.", "en": "I did not hear anything."},
+    "no_input": {"de": NO_INPUT.get("de", "de"), "en": NO_INPUT.get("en", "de")},
+    "no_match": {"de": NO_MATCH.get("de", "de"), "en": NO_MATCH.get("en", "de")},
     "done": {
         "de": "Vielen Dank. Wir rufen Sie {when} unter der Nummer {number} zurück.",
         "en": "Thank you. We will call you back on {number} {when}.",
@@ -94,14 +91,6 @@ def text(key: str, lang: str, **values: object) -> str:
     """A prompt in ``lang`` (German when the language is unknown)."""
     variants = TEXTS[key]
     return variants.get(lang, variants["de"]).format(**values)
-
-
-def spoken_number(e164: str, lang: str) -> str:
-    """A phone number read digit by digit in its national groups ("null eins fünf eins — ...")."""
-    words = DIGITS.get(lang, DIGITS["de"])
-    national = phonenumbers.format_number(phonenumbers.parse(e164), phonenumbers.PhoneNumberFormat.NATIONAL)
-    groups = [g for g in national.replace("(", " ").replace(")", " ").replace("-", " ").split() if g]
-    return " — ".join(" ".join(words[int(c)] for c in group if c.isdigit()) for group in groups)
 
 
 def spoken_time(when: datetime, now: datetime, timezone: str, lang: str) -> str:

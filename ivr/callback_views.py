@@ -18,13 +18,14 @@ import callbacks.service  # noqa: F401  (the callbacks service)
 from callbacks import outcomes
 from callbacks.dialer import AGENT_STATUS_PATH, AGENT_TWIML_PATH
 from callbacks.nodes import CallbackSpec, reason_text
-from callbacks.prompts import spoken_number, spoken_time, text
+from callbacks.prompts import spoken_time, text
 from callbacks.queue import NewRequest, request_callback
 from callbacks.settings import Settings
 from ivr.db import unit_of_work
 from ivr.flows.steps import Prompt
 from ivr.flows.store import flow_by_id
 from ivr.models import Call, Interaction
+from ivr.readback import spell_phone
 from ivr.webhooks import _int, twilio_webhook, voices
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ def queue_wait() -> str:
                 method="POST",
                 action=f"/callbacks/queue/offer?{urlencode({'since': since})}",
             )
-            voices().say(gather, _prompt("offer", lang, number=spoken_number(number, lang)))
+            voices().say(gather, _prompt("offer", lang, number=spell_phone(number, lang)))
         response.play(current_app.config.get("CALLBACK_HOLD_MUSIC", HOLD_MUSIC))
     return str(response)
 
@@ -165,7 +166,7 @@ def agent_leg() -> str:
             response,
             "brief",
             "de",
-            number=spoken_number(found.phone, "de"),
+            number=spell_phone(found.phone, "de"),
             reason=reason_text(found.reason, "de"),
             contacts=contacts or 0,
         )

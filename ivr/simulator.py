@@ -67,26 +67,31 @@ class Turn:
     action: str | None
     attrs: dict[str, str] = field(default_factory=dict)
     target: str | None = None
+    #: The locale each heard text was spoken in (``de-DE``, ``en-US``; None for audio).
+    locales: list[str | None] = field(default_factory=list)
 
     @classmethod
     def parse(cls, xml: str) -> Turn:
         """Read a TwiML document."""
         root = ET.fromstring(xml)
         heard: list[str] = []
+        locales: list[str | None] = []
         verb = action = target = None
         attrs: dict[str, str] = {}
         for el in root:
             if el.tag in ("Say", "Play"):
                 heard.append(_spoken(el))
+                locales.append(el.get("language"))
                 continue
             if el.tag == "Gather":
                 heard.extend(_spoken(child) for child in el)
+                locales.extend(child.get("language") for child in el)
             verb, attrs, action = el.tag, dict(el.attrib), el.get("action")
             target = (el.text or "").strip() or None
             if el.tag == "Redirect":
                 action = target
             break
-        return cls(heard, verb, action, attrs, target)
+        return cls(heard, verb, action, attrs, target, locales)
 
 
 def _spoken(el: ET.Element) -> str:
@@ -177,6 +182,15 @@ class Phone:
     def heard(self) -> str:
         """What the caller heard in the last answer, as one text."""
         return " ".join(self.turn.heard) if self.turn else ""
+
+    def heard_in(self, locale: str) -> str:
+        """What the caller heard in the last answer in one locale's voice (``en-US``)."""
+        turn = self.turn
+        return (
+            " ".join(t for t, loc in zip(turn.heard, turn.locales, strict=True) if loc == locale)
+            if turn
+            else ""
+        )
 
 
 class SimulatorError(Exception):

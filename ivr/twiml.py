@@ -11,6 +11,17 @@ from twilio.twiml.voice_response import VoiceResponse
 from ivr.flows.steps import Dial, Enqueue, Gather, Hangup, Listen, Prompt, Record, Step
 
 LOCALES = {"de": "de-DE", "en": "en-US"}
+#: Twilio's speech model per language: (short answers, free sentences). Chosen deliberately,
+#: see docs/speech.md ("Twilio's recogniser"): numbers_and_commands is Twilio's model for
+#: commands, yes/no and digit strings in every language it recognises; phone_call is trained
+#: on telephone audio but documented for English; German sentences use Twilio's default model.
+SPEECH_MODELS = {
+    "de": ("numbers_and_commands", "default"),
+    "en": ("numbers_and_commands", "phone_call"),
+}
+#: Seconds of silence that end an utterance. Always a number: Twilio warns (13335) when
+#: speechTimeout="auto" meets the default model, and wants a number whenever a model is set.
+SPEECH_TIMEOUT = {False: 2, True: 3}
 #: The Media Streams websocket, on the same host as the step webhooks (ivr.understanding.streams).
 MEDIA_STREAM_PATH = "/twilio/media"
 #: Where a recorded spoken answer goes: recognised there before the call's state is locked.
@@ -50,6 +61,7 @@ def render_step(step: Step, action: str, voices: Voices, wait_url: str | None = 
     response = VoiceResponse()
     verb = step.verb
     if isinstance(verb, Gather):
+        models = SPEECH_MODELS.get(step.language, SPEECH_MODELS["en"])
         gather = response.gather(
             input="dtmf speech" if verb.speech else "dtmf",
             action=action,
@@ -60,7 +72,8 @@ def render_step(step: Step, action: str, voices: Voices, wait_url: str | None = 
             action_on_empty_result=True,
             language=LOCALES.get(step.language) if verb.speech else None,
             hints=", ".join(verb.hints) if verb.speech and verb.hints else None,
-            speech_timeout="auto" if verb.speech else None,
+            speech_timeout=SPEECH_TIMEOUT[verb.sentence] if verb.speech else None,
+            speech_model=models[verb.sentence] if verb.speech else None,
         )
         for prompt in step.prompts:  # inside <Gather>, so callers can barge in
             voices.say(gather, prompt)

@@ -24,6 +24,8 @@ class Gather:
     timeout: int = 5
     speech: bool = False
     hints: tuple[str, ...] = ()
+    #: A free sentence ("worum geht es?") rather than a short command, yes/no or number.
+    sentence: bool = False
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,14 @@ from zoneinfo import ZoneInfo
 from pydantic import Field
 
 from ivr.flows.nodes.base import Context, Goto, Node, NodeSpec, Result, Text, Wait, register
-from ivr.flows.nodes.menu import spoken_digits, words
-from ivr.flows.steps import CallerInput, Gather
+from ivr.flows.nodes.menu import spoken_digits
+from ivr.flows.phrases import words, yes_or_no
+from ivr.flows.steps import CallerInput, Gather, Prompt
 from ivr.orders.prompts import OrderPrompts
 from ivr.orders.source import OrderInfo, SourceUnavailable, mask_order_number
-from ivr.orders.wording import compose_answer, compose_tracking, say_order_date, spell_number
+from ivr.orders.wording import compose_answer, compose_tracking, is_overdue, say_order_date
 from ivr.phone import mask_phone
+from ivr.readback import spell_number
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,8 @@ class OrderStatusSpec(NodeSpec):
 
     next: str
     on_failure: str
+    #: A callback node offered to callers whose parcel is overdue (key 5).
+    callback_next: str | None = None
     prompts: OrderPrompts = Field(default_factory=OrderPrompts)
     attempts: int = Field(default=3, ge=1, le=5)
     postal_attempts: int = Field(default=2, ge=1, le=3)
@@ -88,7 +92,7 @@ class OrderStatusNode(Node):
             return self._look_up(ctx, self._state(ctx)["number"])
         if keyed == "2":
             return self._ask(ctx, "number", self.spec.prompts.ask_number)
-        return self._reprompt(ctx, data, self.spec.prompts.offer_recent)
+        return self._reprompt(ctx, data, ctx.say(self.spec.prompts.offer_recent))
 
     def _on_number(self, ctx: Context, data: CallerInput, keyed: str) -> Result:
         p = self.spec.prompts
@@ -134,18 +138,30 @@ class OrderStatusNode(Node):
         if keyed == "2" and order.tracking_number:
             ctx.log("order_tracking", node=self.id, order_number=order.order_number)
             return Wait(
-                (*ctx.say(Text(compose_tracking(order, lang))), *ctx.say(self._menu(order))),
+                (*ctx.say(Text(compose_tracking(order, lang))), *self._menu(ctx, order)),
                 self._gather(ctx, digits=1),
             )
         if keyed == "3":
             return self._ask(ctx, "number", self.spec.prompts.ask_number)
-        if keyed == "4" and order.status == "delivered":
-            ctx.state.variables["order_problem"] = True
+        overdue = is_overdue(order, _today(ctx))
+        if keyed == "4" and (order.status == "delivered" or overdue):
+            ctx.state.variables["order_problem"] = "overdue" if overdue else True
             return self._to_agent(ctx, "caller reports a delivery problem")
-        return self._reprompt(ctx, data, self._menu(order), prompt_only=True)
+        if keyed == "5" and overdue and self.spec.callback_next:
+            ctx.state.variables["order_problem"] = "overdue"
+            ctx.log("route", node=self.id, next=self.spec.callback_next, reason="callback about a late order")
+            return Goto(self.spec.callback_next)
+        return self._reprompt(ctx, data, self._menu(ctx, order), prompt_only=True)
 
     def _on_not_verified(self, ctx: Context, data: CallerInput, keyed: str) -> Result:
-        return Goto(self.spec.next)  # "0" was handled above; anything else ends politely
+        """ "0" was handled above: a spoken yes is a person too, a no a polite goodbye."""
+        answer = yes_or_no(data.speech or "", ctx.flow.languages) if not keyed else None
+        if answer is True:
+            return self._to_agent(ctx, "caller asked for an agent")
+        if answer is False:
+            return Goto(self.spec.next)
+        # Silence or another key: ask again; still nothing → a person rather than a goodbye.
+        return self._reprompt(ctx, data, ctx.say(self.spec.prompts.not_verified))
 
     # --- steps ------------------------------------------------------------------------
 
@@ -201,13 +217,18 @@ class OrderStatusNode(Node):
     def _say_answer(self, ctx: Context, order: OrderInfo) -> Result:
         self._set(ctx, phase="answer", tries=0)
         answer = compose_answer(order, ctx.state.language, _today(ctx))
-        return Wait((*ctx.say(Text(answer)), *ctx.say(self._menu(order))), self._gather(ctx, digits=1))
+        return Wait((*ctx.say(Text(answer)), *self._menu(ctx, order)), self._gather(ctx, digits=1))
 
-    def _menu(self, order: OrderInfo) -> Text:
+    def _menu(self, ctx: Context, order: OrderInfo) -> tuple[Prompt, ...]:
+        """The choices after an answer; a late parcel's are reporting it and a callback."""
         p = self.spec.prompts
+        if is_overdue(order, _today(ctx)):
+            ctx.state.variables["order_overdue"] = True  # the agent sees it
+            offer = ctx.say(p.offer_callback) if self.spec.callback_next else ()
+            return ctx.say(p.menu_overdue) + offer
         if order.status == "delivered":
-            return p.menu_delivered
-        return p.menu if order.tracking_number else p.menu_without_tracking
+            return ctx.say(p.menu_delivered)
+        return ctx.say(p.menu if order.tracking_number else p.menu_without_tracking)
 
     # --- helpers ----------------------------------------------------------------------
 
@@ -240,13 +261,15 @@ class OrderStatusNode(Node):
             return Goto(self.spec.on_failure, ctx.say(self.spec.prompts.give_up))
         return Wait(ctx.say(why, **values) + ctx.say(ask), self._gather(ctx, digits=None))
 
-    def _reprompt(self, ctx: Context, data: CallerInput, menu: Text, prompt_only: bool = False) -> Result:
+    def _reprompt(
+        self, ctx: Context, data: CallerInput, menu: tuple[Prompt, ...], prompt_only: bool = False
+    ) -> Result:
         """A menu heard nothing or a wrong key: say the menu again, twice at most."""
         st = self._set(ctx, tries=self._state(ctx).get("tries", 0) + 1)
         if st["tries"] > 2:
             return Goto(self.spec.next if prompt_only else self.spec.on_failure)
         why = self.spec.prompts.no_input if data.empty else self.spec.prompts.no_match
-        return Wait(ctx.say(why) + ctx.say(menu), self._gather(ctx, digits=1))
+        return Wait(ctx.say(why) + menu, self._gather(ctx, digits=1))
 
     def _to_agent(self, ctx: Context, reason: str) -> Result:
         if ctx.state.variables.get("outcome") == "self_service":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from ivr.flows.nodes.base import Text
+from ivr.flows.phrases import NO_INPUT, NO_MATCH
 
 
 def _t(de: str, en: str) -> Text:
@@ -22,9 +23,9 @@ class OrderPrompts(BaseModel):
         "For your order {order_date}, press 1. For another order press 2, for an agent press 0.",
     )
     ask_number: Text = _t(
-        "Bitte tippen Sie Ihre Bestellnummer ein und drücken Sie dann die Raute-Taste. "
+        "Bitte tippen Sie Ihre Bestellnummer ein und drücken Sie dann die Raute. "
         "Sie können die Nummer auch einfach sagen.",
-        "Please key in your order number, then press the pound key. You can also just say it.",
+        "Please key in your order number, then press hash. You can also just say it.",
     )
     invalid_number: Text = _t(
         "Das habe ich leider nicht als Bestellnummer erkannt. Sie besteht nur aus Ziffern.",
@@ -43,10 +44,10 @@ class OrderPrompts(BaseModel):
         "Sorry, that postal code does not match the order. Please try again.",
     )
     not_verified: Text = _t(
-        "Zu dieser Bestellung kann ich Ihnen am Telefon leider keine Auskunft geben. Drücken Sie die 0, "
-        "dann hilft Ihnen ein Mitarbeiter weiter.",
-        "I am sorry, I cannot give you details about this order by phone. Press 0 and an agent will "
-        "help you.",
+        "Zu dieser Bestellung kann ich Ihnen am Telefon leider keine Auskunft geben. Ein Mitarbeiter "
+        "hilft Ihnen gern weiter: Drücken Sie die 0 oder sagen Sie ja.",
+        "I am sorry, I cannot give you details about this order by phone. An agent will be glad to "
+        "help: press 0 or say yes.",
     )
     menu: Text = _t(
         "Zum Wiederholen drücken Sie die 1, für die Sendungsnummer die 2, für eine andere Bestellung "
@@ -64,8 +65,16 @@ class OrderPrompts(BaseModel):
         "To hear this again press 1, to report a problem with the delivery press 4, for another order "
         "press 3, for an agent press 0.",
     )
-    no_input: Text = _t("Ich habe leider nichts gehört.", "Sorry, I did not hear anything.")
-    no_match: Text = _t("Diese Taste kenne ich hier leider nicht.", "Sorry, that key is not an option here.")
+    menu_overdue: Text = _t(
+        "Um die Verspätung zu melden, drücken Sie die 4. Zum Wiederholen die 1, für einen Mitarbeiter die 0.",
+        "To report the delay press 4. To hear this again press 1, for an agent press 0.",
+    )
+    offer_callback: Text = _t(
+        "Wenn wir Sie zurückrufen sollen, sobald wir mehr wissen, drücken Sie die 5.",
+        "To be called back as soon as we know more, press 5.",
+    )
+    no_input: Text = NO_INPUT
+    no_match: Text = NO_MATCH
     give_up: Text = _t(
         "Das hat leider nicht geklappt. Ein Mitarbeiter hilft Ihnen gern weiter.",
         "Sorry, that did not work. An agent will be glad to help you.",

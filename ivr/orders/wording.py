@@ -7,23 +7,7 @@ from datetime import date, timedelta
 from babel.dates import format_date
 
 from ivr.orders.source import OrderInfo
-
-DIGITS = {
-    "de": ("null", "eins", "zwei", "drei", "vier", "fünf", "sechs", "sieben", "acht", "neun"),
-    "en": ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"),
-}
-# The em dash makes text-to-speech pause between groups, as a person reading a number would.
-GROUP_PAUSE = " — "
-
-
-def spell_number(text: str, lang: str) -> str:
-    """``4711`` → ``vier sieben — eins eins``: pairs, an odd digit joins the last group."""
-    words = DIGITS.get(lang, DIGITS["en"])
-    chars = [words[int(c)] if c.isdigit() else c.upper() for c in text if c.isalnum()]
-    groups = [chars[i : i + 2] for i in range(0, len(chars), 2)]
-    if len(groups) > 1 and len(groups[-1]) == 1:
-        groups[-2:] = [groups[-2] + groups[-1]]
-    return GROUP_PAUSE.join(" ".join(g) for g in groups)
+from ivr.readback import spell_number
 
 
 def say_date(day: date, lang: str, today: date) -> str:
@@ -64,6 +48,10 @@ _DE = {
     "cancelled": "Ihre Bestellung {number} wurde storniert.",
     "returned": "Ihre Rücksendung zur Bestellung {number} ist bei uns eingegangen.",
     "refunded": "Der Betrag für Ihre Bestellung {number} wurde Ihnen erstattet.",
+    "overdue_shipped": "Ihre Bestellung {number} ist unterwegs{carrier}. Sie sollte {due} ankommen "
+    "und ist damit leider überfällig. Das tut uns leid.",
+    "overdue_processing": "Ihre Bestellung {number} sollte {due} ankommen, wird aber leider erst jetzt "
+    "für den Versand vorbereitet. Das tut uns leid.",
 }
 _EN = {
     "pending_payment": "Your order {number} is waiting for your payment. As soon as it arrives, "
@@ -77,6 +65,10 @@ _EN = {
     "cancelled": "Your order {number} has been cancelled.",
     "returned": "We have received your return for order {number}.",
     "refunded": "Your order {number} has been refunded.",
+    "overdue_shipped": "Your order {number} is on its way{carrier}. It was expected {due}, so it is "
+    "running late. We are sorry.",
+    "overdue_processing": "Your order {number} was expected {due}, but it is only now being prepared "
+    "for shipping. We are sorry.",
 }
 _PARTS = {
     "de": {
@@ -100,12 +92,20 @@ _PARTS = {
 }
 
 
+def is_overdue(order: OrderInfo, today: date) -> bool:
+    """Whether an order on its way (or still being prepared) has missed its expected date."""
+    due = order.expected_delivery
+    return order.status in ("processing", "shipped") and due is not None and due < today
+
+
 def compose_answer(order: OrderInfo, lang: str, today: date) -> str:
     """The status of a verified caller's order in one or two warm sentences."""
     lang = lang if lang in _PARTS else "en"
     parts = _PARTS[lang]
-    template = (_DE if lang == "de" else _EN)[order.status]
+    key = f"overdue_{order.status}" if is_overdue(order, today) else order.status
+    template = (_DE if lang == "de" else _EN)[key]
     expected = order.expected_delivery
+    upcoming = expected if expected and expected >= today else None  # a past date is no promise
 
     def when(day: date | None) -> str:
         return say_date(day, lang, today) if day else parts["unknown"]
@@ -113,9 +113,10 @@ def compose_answer(order: OrderInfo, lang: str, today: date) -> str:
     return template.format(
         number=spell_number(order.order_number, lang),
         carrier=parts["carrier"].format(order.carrier) if order.carrier else "",
-        expected=parts["expected"].format(when(expected)) if expected and expected >= today else "",
-        new_date=parts["new_date"].format(when(expected)) if expected else parts["no_date"],
+        expected=parts["expected"].format(when(upcoming)) if upcoming else "",
+        new_date=parts["new_date"].format(when(upcoming)) if upcoming else parts["no_date"],
         delivered=when(order.delivered_at),
+        due=when(expected),
     )
 
 

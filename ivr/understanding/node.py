@@ -9,7 +9,8 @@ from typing import Any
 from pydantic import Field
 
 from ivr.flows.nodes.base import Context, Goto, Node, NodeSpec, Result, Text, Wait, register
-from ivr.flows.nodes.menu import words
+from ivr.flows.nodes.menu import switch_language
+from ivr.flows.phrases import yes_no_words, yes_or_no
 from ivr.flows.steps import CallerInput, Gather, Listen, Prompt, Record
 from ivr.understanding.service import Heard, SpeechService, classifier_for, validation_model
 
@@ -30,11 +31,6 @@ TOPICS: dict[str, dict[str, str]] = {
     "agent": {"de": "ein Gespräch mit einem Mitarbeiter", "en": "talking to a person"},
     "callback": {"de": "einen Rückruf", "en": "a callback"},
 }
-YES = {
-    "de": ["ja", "genau", "richtig", "jawohl", "korrekt", "stimmt"],
-    "en": ["yes", "yeah", "yep", "right", "correct", "exactly"],
-}
-NO = {"de": ["nein", "nee", "falsch", "nicht"], "en": ["no", "nope", "wrong", "not"]}
 HOW_TO_CONFIRM = {
     True: Text(
         {
@@ -62,6 +58,14 @@ class AskIntentSpec(NodeSpec):
     threshold: float = Field(default=0.6, gt=0, le=1)
     confirm_from: float = Field(default=0.2, ge=0, le=1)
     confirm: Text = Text({"de": "Geht es um {topic}?", "en": "Is it about {topic}?"})
+    #: After a "no" to the confirmation: not a failure to understand, just the wrong guess.
+    rejected: Text = Text(
+        {
+            "de": "Entschuldigung, dann habe ich Sie falsch verstanden. Sagen Sie mir bitte in einem "
+            "kurzen Satz, worum es geht.",
+            "en": "Sorry, then I got you wrong. Please tell me in one short sentence what it is about.",
+        }
+    )
     retry: Text = Text(
         {
             "de": "Das habe ich leider nicht verstanden. Sagen Sie mir bitte in einem "
@@ -109,6 +113,7 @@ class AskIntentNode(Node):
             reason = "no_match" if heard.problem in ("foreign_host", "unavailable") else "no_input"
             return self.fail(ctx, reason, problem=heard.problem)
         text = heard.text[:MAX_TRANSCRIPT]
+        switch_language(ctx, self.id, text)
         ctx.state.variables["transcript"] = text
         ctx.log(
             "transcript",
@@ -118,11 +123,10 @@ class AskIntentNode(Node):
             source=self.mode(ctx),
         )
         if candidate:
-            said = set(words(text))
-            lang = ctx.state.language
-            if said & set(YES.get(lang, YES["de"])) and not said & set(NO.get(lang, NO["de"])):
+            answer = yes_or_no(text, ctx.flow.languages)
+            if answer is True:
                 return self.route(ctx, str(candidate), confirmed=True)
-            if said & set(NO.get(lang, NO["de"])):
+            if answer is False:
                 ctx.state.variables.pop("intent", None)
                 return self.fail(ctx, "rejected", intent=candidate)
         return self.understand(ctx, text)
@@ -201,8 +205,13 @@ class AskIntentNode(Node):
         voice = self.mode(ctx) in ("twilio", "stream")
         prompts = ctx.say(self.spec.confirm, topic=topic) + ctx.say(HOW_TO_CONFIRM[voice])
         ctx.log("confirm", node=self.id, intent=intent)
-        words = tuple(YES.get(lang, YES["de"]) + NO.get(lang, NO["de"]))
-        return self.capture(ctx, prompts, grammar=words, keys_only=not voice)
+        return self.capture(ctx, prompts, grammar=tuple(yes_no_words(lang)), keys_only=not voice)
+
+    def suggest(self, ctx: Context, text: str) -> str | None:
+        """The intent's node when the classifier is sure of ``text`` (a menu then trusts it)."""
+        result = classifier_for(ctx.flow).classify(text, ctx.state.language)
+        target = self.spec.intent_targets.get(result.intent)
+        return target if target and result.confidence >= self.spec.threshold else None
 
     def route(self, ctx: Context, intent: str, confirmed: bool) -> Result:
         """Continue at the intent's node."""
@@ -221,7 +230,7 @@ class AskIntentNode(Node):
         if attempts > 1:
             ctx.log("route", node=self.id, next=self.spec.on_failure, reason="not understood")
             return Goto(self.spec.on_failure)
-        text = self.spec.no_input if reason == "no_input" else self.spec.retry
+        text = {"no_input": self.spec.no_input, "rejected": self.spec.rejected}.get(reason, self.spec.retry)
         return self.capture(ctx, ctx.say(text))
 
     def capture(
@@ -238,7 +247,10 @@ class AskIntentNode(Node):
             ctx.log("route", node=self.id, next=target, reason="speech input is off")
             return Goto(target)
         if mode == "twilio":
-            return Wait(prompts, Gather(num_digits=1, timeout=self.spec.timeout, speech=True, hints=grammar))
+            gather = Gather(
+                num_digits=1, timeout=self.spec.timeout, speech=True, hints=grammar, sentence=not grammar
+            )
+            return Wait(prompts, gather)
         if keys_only:
             return Wait(prompts, Gather(num_digits=1, timeout=self.spec.timeout))
         token = uuid.uuid4().hex[:16]  # keys what the recogniser hears to this very question
@@ -274,7 +286,7 @@ class AskIntentNode(Node):
         model = validation_model()
         if model is not None:
             for lang in getattr(flow, "languages", ["de"]):
-                missing = model.missing_words(YES.get(lang, []) + NO.get(lang, []))
+                missing = model.missing_words(yes_no_words(lang))
                 if missing:
                     yield (
                         ("type",),

@@ -19,7 +19,7 @@ from tests.conftest import CLOSED_HOURS, OPEN_HOURS, twiml
 
 BERLIN = ZoneInfo("Europe/Berlin")
 CALLER = "+4915112345678"
-SPOKEN_CALLER = "null eins fünf eins eins — zwei drei vier fünf sechs sieben acht"
+SPOKEN_CALLER = "null eins fünf eins eins — zwei drei — vier fünf — sechs sieben acht"
 
 
 def queue(runner: FlaskCliRunner, *args: str) -> list[dict[str, Any]]:
@@ -106,12 +106,13 @@ def test_caller_keys_in_another_number(phone, runner) -> None:
     assert "Bitte geben Sie Ihre Rückrufnummer mit Vorwahl ein" in caller.heard
     caller.press("030 1234567#")
     assert (
-        "Sie haben die Nummer null drei null — eins zwei drei vier fünf sechs sieben eingegeben"
+        "Sie haben die Nummer null drei null — eins zwei — drei vier — fünf sechs sieben eingegeben"
         in caller.heard
     )
     caller.press("1")
     caller.press("1")
-    assert "unter der Nummer null drei null — eins zwei drei vier fünf sechs sieben zurück" in caller.heard
+    spoken = "null drei null — eins zwei — drei vier — fünf sechs sieben"
+    assert f"unter der Nummer {spoken} zurück" in caller.heard
     [request] = queue(runner)
     assert request["phone"] == "+49301234567"
 
@@ -167,7 +168,7 @@ def test_out_of_hours_callback_is_scheduled_for_the_next_opening(app, phone, run
     caller = phone(CALLER)
     caller.dial()
     caller.press("0")
-    assert "Sollen wir Sie zurückrufen? Dann drücken Sie die 1." in caller.heard
+    assert "Sollen wir Sie zurückrufen? Dann sagen Sie ja oder drücken Sie die 1." in caller.heard
     caller.press("1")
     assert f"Sollen wir Sie unter der Nummer {SPOKEN_CALLER} zurückrufen?" in caller.heard
     caller.press("1")
@@ -404,3 +405,42 @@ def test_callback_intent_takes_reason_and_transcript_from_what_was_said(phone, r
     [request] = queue(runner)
     assert (request["source"], request["intent"]) == ("intent", "callback")
     assert request["transcript"] == "können sie mich später anrufen"
+
+
+# --- answering the number question by voice
+
+
+@pytest.mark.parametrize("said", ["ja", "ja bitte", "genau"])
+def test_spoken_yes_confirms_the_caller_id(phone, runner, said) -> None:
+    caller = phone(CALLER)
+    caller.dial()
+    caller.press("3")
+    assert "Dann sagen Sie ja oder drücken Sie die 1." in caller.heard
+    caller.say(said)
+    assert "Wann passt es Ihnen am besten?" in caller.heard
+
+
+def test_spoken_no_asks_for_another_number(phone, runner) -> None:
+    caller = phone(CALLER)
+    caller.dial()
+    caller.press("3")
+    caller.say("nein eine andere")
+    assert "Rückrufnummer mit Vorwahl ein und drücken Sie dann die Raute." in caller.heard
+
+
+def test_english_caller_confirms_with_yes_please(phone, runner) -> None:
+    caller = phone(CALLER)
+    caller.dial()
+    caller.press("9")
+    caller.press("3")
+    assert "Then say yes or press 1." in caller.heard
+    caller.say("yes please")
+    assert "When suits you best?" in caller.heard
+
+
+def test_unclear_answer_hears_the_shared_no_match_phrase(phone, runner) -> None:
+    caller = phone(CALLER)
+    caller.dial()
+    caller.press("3")
+    caller.press("7")
+    assert caller.heard.startswith("Das habe ich leider nicht verstanden. Sollen wir Sie unter der Nummer")

@@ -172,7 +172,7 @@ def test_agent_is_rung_first_briefed_and_then_bridged_to_the_customer(
     root = agent_answers(twilio_post, call)
     brief = " ".join(el.text or "" for el in root.iter("Say"))
     assert brief.startswith(
-        "Rückruf für null eins fünf eins eins — zwei drei vier fünf sechs sieben acht. "
+        "Rückruf für null eins fünf eins eins — zwei drei — vier fünf — sechs sieben acht. "
         "Anliegen: delivery issue."
     )
     dial = root.find("Dial")

@@ -85,7 +85,7 @@ def test_two_wrong_postal_codes_reveal_nothing_and_offer_an_agent(phone, create_
     caller.press("99999#")
     assert "Die Postleitzahl passt leider nicht" in caller.heard
     caller.press("12345#")
-    assert "keine Auskunft geben. Drücken Sie die 0" in caller.heard
+    assert "keine Auskunft geben. Ein Mitarbeiter hilft Ihnen gern weiter: Drücken Sie die 0" in caller.heard
     everything = " ".join(caller.transcript)
     for secret in ("unterwegs", "DHL", "November", "Donnerstag"):
         assert secret not in everything

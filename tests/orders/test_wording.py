@@ -8,7 +8,8 @@ import pytest
 
 from ivr.models.order import ORDER_STATUSES
 from ivr.orders.source import OrderInfo, mask_order_number
-from ivr.orders.wording import compose_answer, compose_tracking, say_date, spell_number
+from ivr.orders.wording import compose_answer, compose_tracking, say_date
+from ivr.readback import spell_number
 
 TODAY = date(2026, 11, 24)  # a Tuesday
 

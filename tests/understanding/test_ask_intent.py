@@ -107,7 +107,9 @@ def test_rejected_guess_is_asked_again_and_the_second_failure_goes_to_a_person(p
     caller.dial()
     caller.say("meine schuhe passen nicht ich will sie zurückgeben")
     caller.say("nein")
-    assert caller.heard.startswith("Das habe ich leider nicht verstanden.")
+    # A "no" was understood: the caller hears that we guessed wrong, not "not understood".
+    assert caller.heard.startswith("Entschuldigung, dann habe ich Sie falsch verstanden.")
+    assert "nicht verstanden" not in caller.heard
     turn = caller.say("äh hallo")
     assert "verbinde Sie mit einem Mitarbeiter" in caller.heard
     assert turn.verb == "Enqueue"

@@ -124,6 +124,10 @@ class Node:
         """Run with the caller's answer to this node's verb."""
         raise NotImplementedError(f"{self.kind} takes no input")
 
+    def suggest(self, ctx: Context, text: str) -> str | None:
+        """The node this one would surely send a caller who said ``text`` to; None when unsure."""
+        return None
+
     def targets(self) -> Iterator[tuple[tuple[str | int, ...], str]]:
         """Yield (field path, node id) for every node this one can lead to."""
         yield from _find_targets(self.spec, ())
@@ -139,7 +143,16 @@ class Node:
         return iter(())
 
 
-TARGET_FIELDS = {"next", "on_failure", "open", "closed", "on_no_answer", "speech_next", "fallback"}
+TARGET_FIELDS = {
+    "next",
+    "on_failure",
+    "open",
+    "closed",
+    "on_no_answer",
+    "speech_next",
+    "fallback",
+    "callback_next",
+}
 
 
 def _find_targets(value: Any, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str]]:

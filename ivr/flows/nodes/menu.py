@@ -19,6 +19,7 @@ from ivr.flows.nodes.base import (
     out_of_retries,
     register,
 )
+from ivr.flows.phrases import NO_INPUT, NO_MATCH, contains_phrase, words, yes_no_words, yes_or_no
 from ivr.flows.steps import CallerInput, Gather, Prompt
 
 DTMF_KEY = re.compile(r"^[0-9*#]$")
@@ -31,6 +32,9 @@ class Option(BaseModel):
 
     next: str
     keywords: dict[str, list[str]] = Field(default_factory=dict)
+    #: Offered in another language, in that language's voice ("For English, press 9."),
+    #: to callers whose current language differs; keyed by language code.
+    announce: dict[str, str] = Field(default_factory=dict)
 
 
 class MenuSpec(NodeSpec):
@@ -38,8 +42,11 @@ class MenuSpec(NodeSpec):
 
     prompt: Text
     options: dict[str, Option]
-    no_input: Text
-    no_match: Text
+    no_input: Text = NO_INPUT
+    no_match: Text = NO_MATCH
+    #: The options a spoken yes / no chooses, for menus that ask a yes/no question.
+    yes: str | None = None
+    no: str | None = None
     retries: int = Field(default=2, ge=0, le=5)
     on_failure: str
     timeout: int = Field(default=5, ge=1, le=30)
@@ -66,14 +73,9 @@ class MenuSpec(NodeSpec):
         return value
 
 
-def words(text: str) -> list[str]:
-    """Lowercase words of a transcript."""
-    return re.findall(r"[\wäöüß]+", text.lower())
-
-
 @register
 class MenuNode(Node):
-    """Play a menu, take a key or a spoken keyword, reprompt on silence or nonsense."""
+    """Play a menu, take a key or spoken words, reprompt on silence or nonsense."""
 
     kind = "menu"
     Spec = MenuSpec
@@ -84,6 +86,8 @@ class MenuNode(Node):
         """Keypad always; speech when the call can send it and the menu has words for it."""
         lang = ctx.state.language
         hints = tuple(w for o in self.spec.options.values() for w in o.keywords.get(lang, []))
+        if self.spec.yes or self.spec.no:
+            hints += tuple(yes_no_words(lang))
         speech = bool(getattr(ctx.services, "speech_gather", False)) and bool(hints or self.spec.speech_next)
         return Gather(num_digits=1, timeout=self.spec.timeout, speech=speech, hints=hints)
 
@@ -93,9 +97,16 @@ class MenuNode(Node):
         return bool(self.spec.speech_next) and capture in ("record", "stream")
 
     def prompt(self, ctx: Context, gather: Gather) -> tuple[Prompt, ...]:
-        """The menu prompt, inviting speech only when speech is accepted."""
+        """The menu prompt, options offered in other languages, and the invitation to speak."""
         invites = gather.speech or self.listens_after(ctx)
-        return ctx.say(self.spec.prompt) + (ctx.say(self.spec.speech_hint) if invites else ())
+        lang = ctx.state.language
+        offers = tuple(
+            Prompt(lang=other, text=text)
+            for option in self.spec.options.values()
+            for other, text in option.announce.items()
+            if other != lang
+        )
+        return ctx.say(self.spec.prompt) + offers + (ctx.say(self.spec.speech_hint) if invites else ())
 
     def enter(self, ctx: Context) -> Result:
         """Play the menu."""
@@ -104,7 +115,7 @@ class MenuNode(Node):
         return Wait(self.prompt(ctx, gather), gather)
 
     def handle(self, ctx: Context, data: CallerInput) -> Result:
-        """Route by key or keyword; reprompt or give up after the allowed retries."""
+        """Route by key or spoken words; reprompt or give up after the allowed retries."""
         if data.digits:
             key = data.digits[0]
             option = self.spec.options.get(key)
@@ -113,17 +124,7 @@ class MenuNode(Node):
                 return Goto(option.next)
             return self.retry(ctx, self.spec.no_match, "no_match", key=data.digits[:20])
         if data.speech and data.speech.strip():
-            said = words(data.speech)
-            for key, option in self.spec.options.items():
-                keywords = option.keywords.get(ctx.state.language, [])
-                if any(" ".join(words(k)) in " ".join(said) for k in keywords):
-                    ctx.log("route", node=self.id, speech=True, key=key, next=option.next)
-                    return Goto(option.next)
-            if self.spec.speech_next:
-                ctx.state.variables["transcript"] = data.speech[:500]
-                ctx.log("route", node=self.id, speech=True, next=self.spec.speech_next)
-                return Goto(self.spec.speech_next)
-            return self.retry(ctx, self.spec.no_match, "no_match")
+            return self.hear(ctx, data.speech)
         if self.listens_after(ctx) and not ctx.state.counters.get(self.id):
             # Our own recogniser cannot listen inside <Gather>: a caller who presses nothing
             # is taken to the node that records their words.
@@ -131,6 +132,50 @@ class MenuNode(Node):
             assert self.spec.speech_next is not None
             return Goto(self.spec.speech_next)
         return self.retry(ctx, self.spec.no_input, "no_input")
+
+    def hear(self, ctx: Context, speech: str) -> Result:
+        """Route speech: the longest keyword (unless a sure classifier disagrees), yes/no, speech_next."""
+        switch_language(ctx, self.id, speech)
+        key = self.keyword_option(speech, ctx.state.language)
+        if key is not None:
+            target = self.spec.options[key].next
+            suggested = self.suggestion(ctx, speech)
+            if suggested is None or suggested == target:
+                ctx.log("route", node=self.id, speech=True, key=key, next=target)
+                return Goto(target)
+            ctx.log("keyword_overruled", node=self.id, key=key, keyword_next=target, intent_next=suggested)
+            return self.to_speech_next(ctx, speech)
+        answer = yes_or_no(speech, ctx.flow.languages) if self.spec.yes or self.spec.no else None
+        chosen = {True: self.spec.yes, False: self.spec.no}.get(answer) if answer is not None else None
+        if chosen is not None:
+            ctx.log("route", node=self.id, speech=True, answer=answer, key=chosen)
+            return Goto(self.spec.options[chosen].next)
+        if self.spec.speech_next:
+            return self.to_speech_next(ctx, speech)
+        return self.retry(ctx, self.spec.no_match, "no_match")
+
+    def keyword_option(self, speech: str, lang: str) -> str | None:
+        """The option whose keyword occurs in ``speech`` as whole words; the longest keyword wins."""
+        said = words(speech)
+        found = [
+            (len(words(keyword)), len(keyword), key)
+            for key, option in self.spec.options.items()
+            for keyword in option.keywords.get(lang, [])
+            if contains_phrase(said, keyword)
+        ]
+        return max(found)[2] if found else None
+
+    def suggestion(self, ctx: Context, speech: str) -> str | None:
+        """Where ``speech_next`` (e.g. the intent classifier) is sure this caller belongs."""
+        node = ctx.flow.nodes.get(self.spec.speech_next) if self.spec.speech_next else None
+        return node.suggest(ctx, speech) if node is not None else None
+
+    def to_speech_next(self, ctx: Context, speech: str) -> Result:
+        """Hand the transcript to ``speech_next`` (kept for the agent too)."""
+        assert self.spec.speech_next is not None
+        ctx.state.variables["transcript"] = speech[:500]
+        ctx.log("route", node=self.id, speech=True, next=self.spec.speech_next)
+        return Goto(self.spec.speech_next)
 
     def retry(self, ctx: Context, text: Text, reason: str, **data: Any) -> Result:
         """Reprompt with the menu, or leave for ``on_failure`` once the retries are used up."""
@@ -140,17 +185,47 @@ class MenuNode(Node):
         return Wait(ctx.say(text) + self.prompt(ctx, gather), gather)
 
     def check(self, flow: object) -> Iterator[tuple[tuple[str | int, ...], str]]:
-        """The same spoken keyword must not lead to two options."""
-        seen: dict[tuple[str, str], str] = {}
+        """Keywords of different options must not overlap; yes/no and announcements must fit."""
+        phrases = [
+            (key, lang, keyword)
+            for key, option in self.spec.options.items()
+            for lang, keywords in option.keywords.items()
+            for keyword in keywords
+        ]
+        for key, lang, keyword in phrases:
+            for other, other_lang, other_keyword in phrases:
+                if other < key and lang == other_lang and _overlap(keyword, other_keyword):
+                    yield (
+                        ("options", key, "keywords"),
+                        f"keyword '{keyword}' of option {key} overlaps '{other_keyword}' of option {other}",
+                    )
+        for field in ("yes", "no"):
+            value = getattr(self.spec, field)
+            if value is not None and value not in self.spec.options:
+                yield (field,), f"'{value}' is not one of the menu's options"
+        languages = getattr(flow, "languages", [])
         for key, option in self.spec.options.items():
-            for lang, keywords in option.keywords.items():
-                for word in keywords:
-                    other = seen.setdefault((lang, word.lower()), key)
-                    if other != key:
-                        yield (
-                            ("options", key, "keywords"),
-                            (f"keyword '{word}' is used by options {other} and {key}"),
-                        )
+            for lang in option.announce:
+                if lang not in languages:
+                    yield ("options", key, "announce"), f"language '{lang}' is not in the flow's languages"
+
+
+def _overlap(a: str, b: str) -> bool:
+    """Whether one keyword is the other, or contained in it as whole words."""
+    return contains_phrase(words(a), b) or contains_phrase(words(b), a)
+
+
+def switch_language(ctx: Context, node_id: str, speech: str) -> None:
+    """Answer in the language the caller speaks, when it is clearly another of the flow's."""
+    try:
+        from speech.intents.lang import detect_language
+    except ImportError:  # the speech package is optional for keypad-only installs
+        return
+    current = ctx.state.language
+    spoken = detect_language(speech, default=current)
+    if spoken != current and spoken in ctx.flow.languages and len(words(speech)) >= 3:
+        ctx.state.language = spoken
+        ctx.log("language", node=node_id, language=spoken, reason="caller speaks it")
 
 
 class CollectSpec(NodeSpec):
