@@ -88,6 +88,8 @@ def transaction(session: Session) -> Iterator[Session]:
     # once) instead of in SQLite's busy handler, which sleeps in steps of up to 100 ms.
     lock = _SQLITE_WRITER if session.get_bind().dialect.name == "sqlite" else nullcontext()
     with lock:
+        if session.in_transaction():  # a read earlier in the request (the signed-in user): end it
+            session.commit()
         session.connection(execution_options={WRITE_OPTION: True})
         try:
             yield session
