@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import sys
+import time
 
 import click
 from flask import current_app
@@ -129,3 +130,26 @@ def users_reset_password(email: str, generate_password: bool) -> None:
     click.echo(f"password of {email} changed")
     if generated:
         click.echo(f"password (shown only now): {password}")
+
+
+@click.group()
+def desk() -> None:
+    """Routing of callers to agents."""
+
+
+@desk.command("worker")
+@click.option("--once", is_flag=True, help="One routing pass, then exit.")
+@click.option("--interval", default=2.0, show_default=True, help="Seconds between passes.")
+@with_appcontext
+def desk_worker(once: bool, interval: float) -> None:
+    """Route continuously: end wrap-ups, re-offer lost offers, offer waiting callers."""
+    from ivr.db import session_factory
+    from ivr.desk.telephony import dispatch
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    while True:
+        offered = dispatch(session_factory(app), app.config, app.config["CLOCK"]())
+        if once:
+            click.echo(f"offered {offered} callers")
+            return
+        time.sleep(interval)

@@ -42,6 +42,8 @@ class User(Base):
     activity: Mapped[str] = mapped_column(String(20), default="offline")
     activity_reason: Mapped[str | None] = mapped_column(String(100))
     activity_since: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: When wrap-up ends by itself (the agent may extend it).
+    activity_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -103,5 +105,35 @@ class SignInAttempt(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+#: Task states: waiting in a queue, offered to one agent, connected to them, or over.
+TASK_STATES = ("waiting", "offered", "connected", "completed", "canceled")
+
+
+class Task(Base):
+    """A caller waiting for an agent (TaskRouter's task): routed exactly once at a time."""
+
+    __tablename__ = "tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"))
+    queue: Mapped[str] = mapped_column(String(50))
+    language: Mapped[str] = mapped_column(String(5))
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(20), default="waiting")
+    #: When the caller joined the queue: longest waiting first, kept when an offer fails.
+    arrived_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    offered_to: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    offered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The CallSid of the call ringing the agent.
+    agent_call_sid: Mapped[str | None] = mapped_column(String(64), index=True)
+    connected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    end_reason: Mapped[str | None] = mapped_column(String(30))
+    offers: Mapped[int] = mapped_column(Integer, default=0)
+    context: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+
+Index("ix_tasks_routing", Task.status, Task.queue, Task.priority, Task.arrived_at)
 Index("ix_sign_in_attempts_email", SignInAttempt.email_hash, SignInAttempt.at)
 Index("ix_sign_in_attempts_address", SignInAttempt.address_hash, SignInAttempt.at)

@@ -6,17 +6,29 @@ import time
 from typing import cast
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
 
 from callbacks.queue import list_queue
-from ivr.db import get_session, unit_of_work
+from ivr.db import after_commit, get_session, unit_of_work
 from ivr.desk import auth, i18n
 from ivr.desk.forms import CodeForm, EmptyForm, PresenceForm, SignInForm
 from ivr.desk.i18n import gettext as _
 from ivr.desk.models import User
 from ivr.desk.presence import PresenceError, choose_activity
+from ivr.desk.service import run_dispatch
 from ivr.desk.users import check_credentials, check_totp, record_sign_in, sign_in_blocked
 
 bp = Blueprint("desk", __name__, url_prefix="/console", template_folder="templates", static_folder="static")
@@ -142,6 +154,9 @@ def presence() -> ResponseReturnValue:
                 abort(403)
             try:
                 choose_activity(db, user, form.activity.data or "", form.reason.data)
+                if user.activity == "available":  # a waiting caller may be offered at once
+                    app = current_app._get_current_object()  # type: ignore[attr-defined]
+                    after_commit(db, lambda: run_dispatch(app, app.config))
             except PresenceError as exc:
                 flash(_(str(exc)), "error")
     else:

@@ -1,0 +1,181 @@
+"""Routed calls reach an agent: a caller presses 0, the free agent's device rings, they talk.
+
+Only Twilio's REST API is faked (behind twilio's ``HttpClient`` seam); every webhook Twilio
+would send is sent signed, as Twilio sends it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from ivr.desk.models import AgentActivity, Task, User
+from ivr.history import customer_history
+from tests.callbacks.fakes import FakeTwilio, PlacedCall
+from tests.conftest import AUTH_TOKEN, twiml
+from tests.desk.conftest import post_form, sign_in
+
+CALLER = "+4915112345678"
+
+
+@pytest.fixture
+def fake(app: Flask) -> FakeTwilio:
+    """Twilio's REST edge, answering as its documentation says."""
+    edge = FakeTwilio(AUTH_TOKEN)
+    app.config["TWILIO_HTTP_CLIENT"] = edge
+    return edge
+
+
+@pytest.fixture
+def available_agent(app, create_user, client) -> Callable[..., dict[str, Any]]:
+    """An agent who signed in and went available on the console."""
+
+    def make(email: str = "anna@shop.example", **kwargs: Any) -> dict[str, Any]:
+        kwargs.setdefault("skills", ("service",))
+        kwargs.setdefault("phone", "+4930123456")
+        user = create_user(email, **kwargs)
+        browser = app.test_client()
+        sign_in(browser, email)
+        assert (
+            post_form(browser, "/console/presence", {"activity": "available"}, page="/console/").status_code
+            == 302
+        )
+        return {**user, "browser": browser}
+
+    return make
+
+
+def agent_leg(twilio_post, placed: PlacedCall, status: str | None = None) -> Any:
+    """Twilio fetching the agent leg's TwiML (answered), or posting its final status."""
+    if status is None:
+        return twilio_post(_path(placed.url), CallSid=placed.sid, CallStatus="in-progress")
+    return twilio_post(_path(placed.status_callback), CallSid=placed.sid, CallStatus=status)
+
+
+def _path(url: str) -> str:
+    parts = urlparse(url)
+    return f"{parts.path}?{parts.query}"
+
+
+def activity(session, email: str) -> str:
+    session.rollback()  # a new snapshot: SQLite (WAL) and PostgreSQL read what has been committed
+    return session.scalar(select(User.activity).where(User.email == email))
+
+
+def test_caller_pressing_0_rings_the_free_agent_and_they_talk(
+    phone, fake, available_agent, twilio_post, session
+):
+    agent = available_agent()
+    caller = phone(CALLER)
+    caller.dial()
+    turn = caller.press("0")
+    assert turn.verb == "Enqueue"
+    [placed] = fake.calls
+    assert placed.to == "+4930123456"
+    assert urlparse(placed.url).path == "/desk/twilio/agent"
+    assert activity(session, agent["email"]) == "offered"
+
+    answered = twiml(agent_leg(twilio_post, placed))
+    assert answered.find("Say").text == "Anruf aus der Warteschlange service."
+    room = answered.find("Dial/Conference")
+    assert room.text.startswith("task-") and room.get("endConferenceOnExit") == "true"
+    [(moved, form)] = fake.updates
+    assert moved == caller.call_sid
+    assert urlparse(form["Url"]).path == "/desk/twilio/caller"
+    assert activity(session, agent["email"]) == "busy"
+
+    joined = twiml(twilio_post(_path(form["Url"]), CallSid=caller.call_sid, From=CALLER))
+    conference = joined.find("Dial/Conference")
+    assert conference is not None and conference.text == room.text
+    # The agent hangs up: the conference ends, the caller's flow hears the result and ends.
+    end = twilio_post(
+        _path(joined.find("Dial").get("action")), CallSid=caller.call_sid, DialCallStatus="completed"
+    )
+    assert twiml(end).find("Hangup") is not None
+    agent_leg(twilio_post, placed, "completed")
+    assert activity(session, agent["email"]) == "wrapup"
+
+    [entry] = customer_history(session, CALLER)
+    kinds = [e["kind"] for e in entry["events"]]
+    assert (
+        kinds.index("queued")
+        < kinds.index("offered")
+        < kinds.index("connected")
+        < kinds.index("agent_call_ended")
+    )
+    offered = next(e for e in entry["events"] if e["kind"] == "offered")
+    assert offered["data"]["agent"] == "Anna"
+
+
+def test_an_agent_who_lets_it_ring_goes_on_break_and_the_next_one_is_offered(
+    phone, fake, available_agent, twilio_post, session
+):
+    first = available_agent("anna@shop.example")
+    second = available_agent("ben@shop.example", name="Ben", phone="+4930999999")
+    caller = phone(CALLER)
+    caller.dial()
+    caller.press("0")
+    [ringing] = fake.calls
+    assert ringing.to == "+4930123456"  # Anna has been idle longest
+    agent_leg(twilio_post, ringing, "no-answer")
+    assert activity(session, first["email"]) == "break"
+    assert [c.to for c in fake.calls] == ["+4930123456", "+4930999999"]
+    assert activity(session, second["email"]) == "offered"
+    task = session.scalar(select(Task))
+    assert task.status == "offered" and task.offers == 2
+
+
+def test_a_caller_who_hangs_up_while_the_agent_rings_frees_the_agent(phone, fake, available_agent, session):
+    agent = available_agent()
+    caller = phone(CALLER)
+    caller.dial()
+    caller.press("0")
+    [ringing] = fake.calls
+    caller.queue_result("hangup")
+    assert activity(session, agent["email"]) == "available"
+    assert fake.updates == [(ringing.sid, {"Status": "canceled"})]
+    assert session.scalar(select(Task.status)) == "canceled"
+
+
+def test_a_caller_waits_until_an_agent_with_the_skill_and_language_is_free(
+    phone, fake, available_agent, session
+):
+    available_agent("returns@shop.example", skills=("returns",))
+    available_agent("english@shop.example", languages=("en",), phone="+4930555555")
+    caller = phone(CALLER)
+    caller.dial()
+    caller.press("0")  # German caller for the service queue
+    assert fake.calls == []
+    helper = available_agent("carla@shop.example", name="Carla", phone="+4930777777")
+    assert [c.to for c in fake.calls] == ["+4930777777"]
+    assert activity(session, helper["email"]) == "offered"
+
+
+def test_agent_without_phone_rings_in_the_browser(phone, fake, available_agent, session):
+    agent = available_agent(phone=None)
+    phone(CALLER).dial()
+    phone_call = fake.calls
+    assert phone_call == []
+    caller = phone("+4915199999999")
+    caller.dial()
+    caller.press("0")
+    assert [c.to for c in fake.calls] == [f"client:agent-{agent['id']}"]
+
+
+def test_presence_changes_are_logged_for_utilisation(phone, fake, available_agent, twilio_post, session):
+    agent = available_agent()
+    caller = phone(CALLER)
+    caller.dial()
+    caller.press("0")
+    [placed] = fake.calls
+    agent_leg(twilio_post, placed)
+    agent_leg(twilio_post, placed, "completed")
+    logged = session.scalars(
+        select(AgentActivity.activity).where(AgentActivity.user_id == agent["id"]).order_by(AgentActivity.id)
+    ).all()
+    assert logged == ["available", "offered", "busy", "wrapup"]
