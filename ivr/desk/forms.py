@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from ivr.desk.presence import CHOOSABLE, MAX_REASON
 from ivr.desk.users import MAX_PASSWORD
+from ivr.desk.wrapup import MAX_NOTE
 
 
 class SignInForm(FlaskForm):
@@ -32,3 +33,11 @@ class PresenceForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """A POST with nothing but its CSRF token (sign out)."""
+
+
+class WrapupForm(FlaskForm):
+    """The outcome of a call (choices from configuration) and a note for colleagues."""
+
+    task = HiddenField("Task", validators=[DataRequired(), Length(max=20)])
+    disposition = SelectField("Outcome", choices=[])
+    note = TextAreaField("Note", validators=[Optional(), Length(max=MAX_NOTE)])

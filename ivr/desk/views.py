@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import threading
 import time
+from collections.abc import Iterator
 from typing import cast
 from urllib.parse import urlsplit
 
@@ -16,25 +20,36 @@ from flask import (
     render_template,
     request,
     session,
+    stream_with_context,
     url_for,
 )
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy.orm import Session
 
 from callbacks.queue import list_queue
-from ivr.db import after_commit, get_session, unit_of_work
+from ivr.db import after_commit, get_session, session_factory, unit_of_work
 from ivr.desk import auth, i18n
-from ivr.desk.forms import CodeForm, EmptyForm, PresenceForm, SignInForm
+from ivr.desk.forms import CodeForm, EmptyForm, PresenceForm, SignInForm, WrapupForm
 from ivr.desk.i18n import gettext as _
-from ivr.desk.models import User
+from ivr.desk.models import Task, User
 from ivr.desk.presence import PresenceError, choose_activity
+from ivr.desk.screen import call_screen, current_task, fingerprint
 from ivr.desk.service import run_dispatch
 from ivr.desk.users import check_credentials, check_totp, record_sign_in, sign_in_blocked
+from ivr.desk.wrapup import WrapupError, dispositions, record_wrapup
 
 bp = Blueprint("desk", __name__, url_prefix="/console", template_folder="templates", static_folder="static")
 
 #: How long the step between password and code may take.
 PENDING_SECONDS = 300
+#: A live stream ends after this long; the browser reconnects by itself (EventSource).
+STREAM_SECONDS = 55
+#: How often a stream looks for changes: well inside the 1 s from event to screen.
+POLL_SECONDS = 0.25
+#: Streams per process at once; each holds a worker thread (docs/desk.md).
+MAX_STREAMS = int(os.environ.get("IVR_DESK_MAX_STREAMS", "32"))
+_streams = threading.BoundedSemaphore(MAX_STREAMS)
 
 
 @bp.record_once
@@ -134,11 +149,105 @@ def sign_out() -> ResponseReturnValue:
 @bp.get("/")
 @auth.role_required("agent")
 def home() -> ResponseReturnValue:
-    """The agent's desk: own state and the callback queue."""
+    """The agent's desk: own state, the call in front of them, the callback queue."""
     user = cast(User, current_user)
     queue = list_queue(get_session(), limit=50)
     form = PresenceForm(activity=user.activity if user.activity in ("available", "break") else "offline")
-    return render_template("desk/home.html", user=user, form=form, queue=queue, sign_out=EmptyForm())
+    return render_template(
+        "desk/home.html",
+        user=user,
+        form=form,
+        queue=queue,
+        sign_out=EmptyForm(),
+        call=_call_panel(get_session(), user),
+    )
+
+
+def _call_panel(session: Session, user: User) -> str:
+    """The rendered panel of the agent's current call (empty when there is none)."""
+    task = current_task(session, user)
+    if task is None:
+        return render_template("desk/_call.html", screen=None, user=user)
+    form = WrapupForm(task=str(task.id))
+    form.disposition.choices = list(dispositions(current_app.config))
+    return render_template("desk/_call.html", screen=call_screen(session, task), user=user, wrapup=form)
+
+
+@bp.get("/events")
+@auth.role_required("agent")
+def events() -> ResponseReturnValue:
+    """Server-sent events: the agent's panel is pushed whenever their state or call changes."""
+    user_id = cast(User, current_user).id
+    if not _streams.acquire(blocking=False):
+        return Response("retry: 5000\n\n", status=503, mimetype="text/event-stream")
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def stream() -> Iterator[str]:
+        try:
+            yield "retry: 2000\n\n"
+            seen: tuple[object, ...] | None = None
+            started = time.monotonic()
+            last_sent = started
+            while time.monotonic() - started < STREAM_SECONDS:
+                with session_factory(app)() as session:
+                    now_seen = fingerprint(session, user_id)
+                    if now_seen != seen:
+                        seen = now_seen
+                        user = session.get(User, user_id)
+                        if user is None:
+                            return
+                        html = _call_panel(session, user)
+                        state = render_template("desk/_state.html", user=user)
+                        yield _sse("desk", json.dumps({"call": html, "state": state}))
+                        last_sent = time.monotonic()
+                if time.monotonic() - last_sent > 15:
+                    yield ": keep-alive\n\n"
+                    last_sent = time.monotonic()
+                time.sleep(POLL_SECONDS)
+        finally:
+            _streams.release()
+
+    return Response(
+        stream_with_context(stream()), mimetype="text/event-stream", headers={"X-Accel-Buffering": "no"}
+    )
+
+
+def _sse(event: str, data: str) -> str:
+    return f"event: {event}\n" + "".join(f"data: {line}\n" for line in data.splitlines()) + "\n"
+
+
+@bp.post("/wrapup")
+@auth.role_required("agent")
+def wrapup() -> ResponseReturnValue:
+    """The agent records the outcome of their call; then they are free for the next one."""
+    form = WrapupForm()
+    form.disposition.choices = list(dispositions(current_app.config))
+    if not form.validate_on_submit() or not (form.task.data or "").isdigit():
+        flash(_("The form had expired; please try again."), "error")
+        return redirect(url_for("desk.home"))
+    with unit_of_work() as db:
+        user = db.get(User, cast(User, current_user).id, with_for_update=True, populate_existing=True)
+        task = db.get(Task, int(form.task.data or 0), with_for_update=True)
+        if user is None or task is None:
+            abort(404)
+        try:
+            record_wrapup(
+                db,
+                user,
+                task,
+                form.disposition.data or "",
+                form.note.data or "",
+                dispositions(current_app.config),
+                current_app.config["CLOCK"](),
+            )
+        except WrapupError as exc:
+            flash(_(str(exc)), "error")
+            return redirect(url_for("desk.home"))
+        if user.activity == "available":
+            app = current_app._get_current_object()  # type: ignore[attr-defined]
+            after_commit(db, lambda: run_dispatch(app, app.config))
+    flash(_("Saved in the customer history."), "info")
+    return redirect(url_for("desk.home"))
 
 
 @bp.post("/presence")

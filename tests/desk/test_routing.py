@@ -6,65 +6,14 @@ would send is sent signed, as Twilio sends it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
 from urllib.parse import urlparse
 
-import pytest
-from flask import Flask
 from sqlalchemy import select
 
-from ivr.desk.models import AgentActivity, Task, User
+from ivr.desk.models import AgentActivity, Task
 from ivr.history import customer_history
-from tests.callbacks.fakes import FakeTwilio, PlacedCall
-from tests.conftest import AUTH_TOKEN, twiml
-from tests.desk.conftest import post_form, sign_in
-
-CALLER = "+4915112345678"
-
-
-@pytest.fixture
-def fake(app: Flask) -> FakeTwilio:
-    """Twilio's REST edge, answering as its documentation says."""
-    edge = FakeTwilio(AUTH_TOKEN)
-    app.config["TWILIO_HTTP_CLIENT"] = edge
-    return edge
-
-
-@pytest.fixture
-def available_agent(app, create_user, client) -> Callable[..., dict[str, Any]]:
-    """An agent who signed in and went available on the console."""
-
-    def make(email: str = "anna@shop.example", **kwargs: Any) -> dict[str, Any]:
-        kwargs.setdefault("skills", ("service",))
-        kwargs.setdefault("phone", "+4930123456")
-        user = create_user(email, **kwargs)
-        browser = app.test_client()
-        sign_in(browser, email)
-        assert (
-            post_form(browser, "/console/presence", {"activity": "available"}, page="/console/").status_code
-            == 302
-        )
-        return {**user, "browser": browser}
-
-    return make
-
-
-def agent_leg(twilio_post, placed: PlacedCall, status: str | None = None) -> Any:
-    """Twilio fetching the agent leg's TwiML (answered), or posting its final status."""
-    if status is None:
-        return twilio_post(_path(placed.url), CallSid=placed.sid, CallStatus="in-progress")
-    return twilio_post(_path(placed.status_callback), CallSid=placed.sid, CallStatus=status)
-
-
-def _path(url: str) -> str:
-    parts = urlparse(url)
-    return f"{parts.path}?{parts.query}"
-
-
-def activity(session, email: str) -> str:
-    session.rollback()  # a new snapshot: SQLite (WAL) and PostgreSQL read what has been committed
-    return session.scalar(select(User.activity).where(User.email == email))
+from tests.conftest import twiml
+from tests.desk.conftest import CALLER, activity, agent_leg, url_path
 
 
 def test_caller_pressing_0_rings_the_free_agent_and_they_talk(
@@ -89,12 +38,12 @@ def test_caller_pressing_0_rings_the_free_agent_and_they_talk(
     assert urlparse(form["Url"]).path == "/desk/twilio/caller"
     assert activity(session, agent["email"]) == "busy"
 
-    joined = twiml(twilio_post(_path(form["Url"]), CallSid=caller.call_sid, From=CALLER))
+    joined = twiml(twilio_post(url_path(form["Url"]), CallSid=caller.call_sid, From=CALLER))
     conference = joined.find("Dial/Conference")
     assert conference is not None and conference.text == room.text
     # The agent hangs up: the conference ends, the caller's flow hears the result and ends.
     end = twilio_post(
-        _path(joined.find("Dial").get("action")), CallSid=caller.call_sid, DialCallStatus="completed"
+        url_path(joined.find("Dial").get("action")), CallSid=caller.call_sid, DialCallStatus="completed"
     )
     assert twiml(end).find("Hangup") is not None
     agent_leg(twilio_post, placed, "completed")
