@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from ivr.desk.models import Task, User
@@ -21,6 +21,8 @@ from ivr.desk.presence import set_activity
 from ivr.flows.steps import Event
 from ivr.history import log_events
 from ivr.models import Interaction
+
+Row = TypeVar("Row")
 
 #: Tasks still in a queue (waiting, or ringing an agent).
 QUEUED = ("waiting", "offered")
@@ -66,7 +68,7 @@ def enqueue(
     context: dict[str, Any] | None = None,
 ) -> Task:
     """Put the caller in ``queue``; a retried webhook or a second transfer reuses the task."""
-    task = session.scalar(select(Task).where(Task.call_sid == call_sid).with_for_update())
+    task = session.scalar(_locked(select(Task).where(Task.call_sid == call_sid)))
     if task is None:
         task = Task(call_sid=call_sid, interaction_id=interaction_id, arrived_at=now, offers=0)
         session.add(task)
@@ -85,7 +87,7 @@ def enqueue(
 
 def leave(session: Session, call_sid: str, reason: str, now: datetime) -> Release | None:
     """The caller left the queue (hung up, or the queue gave up): release a ringing agent."""
-    task = session.scalar(select(Task).where(Task.call_sid == call_sid).with_for_update())
+    task = session.scalar(_locked(select(Task).where(Task.call_sid == call_sid)))
     if task is None or task.status not in QUEUED:
         return None
     release = _release_agent(session, task, now)
@@ -102,6 +104,7 @@ def route(session: Session, now: datetime, limit: int = 20) -> list[Offer]:
         .order_by(Task.priority.desc(), Task.arrived_at, Task.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
     ).all()
     if not tasks:
         return []
@@ -111,6 +114,7 @@ def route(session: Session, now: datetime, limit: int = 20) -> list[Offer]:
             .where(User.activity == "available", User.disabled.is_(False))
             .order_by(User.activity_since, User.id)
             .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
         )
     )
     offers: list[Offer] = []
@@ -164,7 +168,7 @@ def offer_failed(
     An agent who let it ring out is set to break (TaskRouter does the same), so the next
     caller is not offered to an empty desk; after a failure at Twilio's end they stay available.
     """
-    task = session.scalar(select(Task).where(Task.id == task_id).with_for_update())
+    task = session.scalar(_locked(select(Task).where(Task.id == task_id)))
     if task is None or task.status != "offered":
         return None
     release = _release_agent(session, task, now, missed=agent_missed)
@@ -175,11 +179,11 @@ def offer_failed(
 
 def agent_answered(session: Session, agent_call_sid: str, now: datetime) -> Task | None:
     """The agent picked up: connect the caller (None when the caller has gone meanwhile)."""
-    task = session.scalar(select(Task).where(Task.agent_call_sid == agent_call_sid).with_for_update())
+    task = session.scalar(_locked(select(Task).where(Task.agent_call_sid == agent_call_sid)))
     if task is None or task.status != "offered":
         return None
     task.status, task.connected_at = "connected", now
-    agent = session.get(User, task.offered_to) if task.offered_to else None
+    agent = _locked_user(session, task.offered_to)
     if agent is not None:
         set_activity(session, agent, "busy", now=now)
     _log(
@@ -196,14 +200,14 @@ def agent_call_ended(
     session: Session, agent_call_sid: str, status: str, now: datetime, wrapup: timedelta
 ) -> Release | None:
     """The agent's call ended: after a conversation the agent wraps up; unanswered, the caller waits on."""
-    task = session.scalar(select(Task).where(Task.agent_call_sid == agent_call_sid).with_for_update())
+    task = session.scalar(_locked(select(Task).where(Task.agent_call_sid == agent_call_sid)))
     if task is None:
         return None
     if task.status == "offered":
         return offer_failed(session, task.id, status, now)
     if task.status == "connected":
         task.status, task.ended_at, task.end_reason = "completed", now, "completed"
-        agent = session.get(User, task.offered_to) if task.offered_to else None
+        agent = _locked_user(session, task.offered_to)
         if agent is not None and agent.activity == "busy":
             set_activity(session, agent, "wrapup", now=now)
             agent.activity_until = now + wrapup
@@ -237,13 +241,25 @@ def _release_agent(session: Session, task: Task, now: datetime, missed: bool = F
     """Free the agent a task was offered to; one who missed the call is set to break."""
     if task.status != "offered" or task.offered_to is None:
         return None
-    agent = session.get(User, task.offered_to, with_for_update=True)
+    agent = _locked_user(session, task.offered_to)
     if agent is not None and agent.activity == "offered":
         if missed:
             set_activity(session, agent, "break", MISSED_REASON, now=now)
         else:
             set_activity(session, agent, "available", now=now)
     return Release(task.agent_call_sid) if task.agent_call_sid else None
+
+
+def _locked(statement: Select[Row]) -> Select[Row]:
+    """Lock the rows read and refresh them: a stale copy in the session must never be written back."""
+    return statement.with_for_update().execution_options(populate_existing=True)
+
+
+def _locked_user(session: Session, user_id: int | None) -> User | None:
+    """The agent's row, read afresh and locked: presence changes never overwrite each other."""
+    if user_id is None:
+        return None
+    return session.scalar(_locked(select(User).where(User.id == user_id)))
 
 
 def _hotline_number(session: Session, task: Task) -> str | None:
