@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any
 
@@ -13,6 +13,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 _SQLITE_WRITER = threading.Lock()
+
+_AFTER_COMMIT = "ivr.after_commit"
 
 #: Execution option marking a transaction that will write (SQLite: BEGIN IMMEDIATE).
 WRITE_OPTION = "ivr_writes"
@@ -81,6 +83,14 @@ def unit_of_work() -> Iterator[Session]:
         yield session
 
 
+def after_commit(session: Session, action: Callable[[], None]) -> None:
+    """Run ``action`` once the current unit of work has committed (outbound calls, pushes).
+
+    It runs after the SQLite writer lock is released; a rolled-back unit of work drops it.
+    """
+    session.info.setdefault(_AFTER_COMMIT, []).append(action)
+
+
 @contextmanager
 def transaction(session: Session) -> Iterator[Session]:
     """One writing transaction: commit once at the end, or roll back on any error."""
@@ -88,10 +98,15 @@ def transaction(session: Session) -> Iterator[Session]:
     # once) instead of in SQLite's busy handler, which sleeps in steps of up to 100 ms.
     lock = _SQLITE_WRITER if session.get_bind().dialect.name == "sqlite" else nullcontext()
     with lock:
+        if session.in_transaction():  # a read earlier in the request (the signed-in user): end it
+            session.commit()
         session.connection(execution_options={WRITE_OPTION: True})
         try:
             yield session
             session.commit()
         except BaseException:
+            session.info.pop(_AFTER_COMMIT, None)
             session.rollback()
             raise
+    for action in session.info.pop(_AFTER_COMMIT, []):
+        action()

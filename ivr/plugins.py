@@ -9,6 +9,8 @@ from flask import Blueprint
 
 # --- capability imports (node kinds, services, models) ---
 from ivr import callback_views, callbacks_api
+from ivr.desk import twilio_views as desk_twilio_views
+from ivr.desk import views as desk_views
 from ivr.orders import api as orders_api
 from ivr.understanding import streams as speech_streams  # noqa: F401  (the media websocket)
 from ivr.understanding import views as speech_views
@@ -22,4 +24,6 @@ def blueprints() -> list[Blueprint]:
     found.append(callbacks_api.bp)
     found.append(orders_api.bp)
     found.append(speech_views.bp)
+    found.append(desk_views.bp)
+    found.append(desk_twilio_views.bp)
     return found

@@ -51,13 +51,18 @@ class PlacedCall:
 
 @dataclass
 class FakeTwilio(HttpClient):
-    """Answers ``POST /Calls.json`` with 201 and a Call; scripted 429/5xx/timeouts first; 401 on bad auth."""
+    """Answers ``POST /Calls.json`` with 201 and a Call, call updates with 200 (400 once ended);
+    scripted 429/5xx/timeouts first; 401 on bad auth."""
 
     auth_token: str
     failures: list[int] = field(default_factory=list)
     on_call: Callable[[PlacedCall], None] | None = None
     statuses: dict[str, str] = field(default_factory=dict)
     calls: list[PlacedCall] = field(default_factory=list)
+    #: Updates of live calls (redirect with ``Url``, or ``Status=canceled``): (CallSid, form).
+    updates: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    #: Calls that have ended: updating them gets Twilio's 21220 "not in-progress".
+    ended: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         super().__init__(logging.getLogger("fake-twilio"), is_async=False)
@@ -84,6 +89,13 @@ class FakeTwilio(HttpClient):
             sid = path.rsplit("/", 1)[-1].removesuffix(".json")
             status = self.statuses.get(sid, "in-progress")
             return Response(200, json.dumps(self._resource(sid, "", "", status)))
+        if method == "POST" and "/Calls/" in path:
+            sid = path.rsplit("/", 1)[-1].removesuffix(".json")
+            if sid in self.ended:
+                return _error(400, 21220, "Call is not in-progress. Cannot redirect.")
+            with self.lock:
+                self.updates.append((sid, dict(data or {})))
+            return Response(200, json.dumps(self._resource(sid, "", "", "in-progress")))
         if method != "POST" or not path.endswith("/Calls.json"):
             return _error(404, 20404, "The requested resource was not found")
         with self.lock:

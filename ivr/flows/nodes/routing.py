@@ -11,6 +11,8 @@ from ivr.flows.nodes.base import Context, Goto, Node, NodeSpec, Result, Text, Wa
 from ivr.flows.steps import CallerInput, Dial, Enqueue, Hangup, Record
 
 CONNECTED = {"completed", "answered", "bridged"}
+#: Queue results that mean the caller is (being) connected to an agent by routing.
+HANDED_OVER = {"redirected", "bridging-in-process"}
 
 
 class RouteSpec(NodeSpec):
@@ -21,6 +23,9 @@ class RouteSpec(NodeSpec):
     queue: str | None = None
     announce: Text | None = None
     timeout: int = Field(default=30, ge=5, le=600)
+    #: Queue priority of callers routed here (higher first); urgent intents and repeat
+    #: callers add one each.
+    priority: int = Field(default=0, ge=0, le=10)
     on_failure: str | None = None
     failure_message: Text | None = None
 
@@ -63,13 +68,19 @@ class RouteNode(Node):
             to=target,
             intent=ctx.state.variables.get("intent"),
         )
+        if isinstance(verb, Enqueue) and ctx.services is not None:
+            ctx.services.get("routing").enqueue(
+                verb.queue, ctx.state.language, self.spec.priority, ctx.state.variables
+            )
         return Wait(ctx.say(self.spec.announce), verb)
 
     def handle(self, ctx: Context, data: CallerInput) -> Result:
         """After the connection: done when bridged, otherwise the failure branch."""
         result = data.dial_status or data.queue_result or "unknown"
         ctx.log("route_result", node=self.id, result=result)
-        if result in CONNECTED:
+        if data.queue_result and result not in CONNECTED | HANDED_OVER and ctx.services is not None:
+            ctx.services.get("routing").leave(result)
+        if result in CONNECTED | HANDED_OVER:
             return Wait((), Hangup())
         if result == "hangup":  # the caller gave up while waiting
             ctx.state.variables["abandoned_in_queue"] = True

@@ -1,0 +1,281 @@
+"""Routing (ACD): callers wait as tasks; each is offered to one matching agent at a time.
+
+The decision is made in SQL and exactly once: a task moves ``waiting → offered`` and an agent
+``available → offered`` only by conditional updates, so two routers (threads, processes or
+machines) can never offer one caller twice or give one agent two callers. What must happen at
+Twilio (ring the agent, connect or release the caller) is returned as plain values and carried
+out after the commit (``ivr.desk.telephony``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, select, update
+from sqlalchemy.orm import Session
+
+from ivr.desk.models import Task, User
+from ivr.desk.presence import set_activity
+from ivr.flows.steps import Event
+from ivr.history import log_events
+from ivr.models import Interaction
+
+Row = TypeVar("Row")
+
+#: Tasks still in a queue (waiting, or ringing an agent).
+QUEUED = ("waiting", "offered")
+MISSED_REASON = "missed call"
+
+
+@dataclass(frozen=True)
+class Offer:
+    """Ring ``device`` for the caller of task ``task_id`` (carried out after commit)."""
+
+    task_id: int
+    caller_sid: str
+    user_id: int
+    device: str
+    caller_id: str | None
+
+
+@dataclass(frozen=True)
+class Release:
+    """Stop ringing an agent whose caller has gone (carried out after commit)."""
+
+    agent_call_sid: str
+
+
+def device_of(user: User) -> str:
+    """Where the agent's calls ring: their phone, else the browser softphone."""
+    return user.phone or f"client:{client_identity(user.id)}"
+
+
+def client_identity(user_id: int) -> str:
+    """The Twilio Client identity of an agent's softphone."""
+    return f"agent-{user_id}"
+
+
+def enqueue(
+    session: Session,
+    call_sid: str,
+    queue: str,
+    language: str,
+    now: datetime,
+    priority: int = 0,
+    interaction_id: int | None = None,
+    context: dict[str, Any] | None = None,
+) -> Task:
+    """Put the caller in ``queue``; a retried webhook or a second transfer reuses the task."""
+    task = session.scalar(_locked(select(Task).where(Task.call_sid == call_sid)))
+    if task is None:
+        task = Task(call_sid=call_sid, interaction_id=interaction_id, arrived_at=now, offers=0)
+        session.add(task)
+    elif task.status in QUEUED and task.queue == queue:
+        return task
+    else:  # transferred to another queue, or back in a queue after a failed connection
+        task.arrived_at = now
+    task.queue, task.language, task.priority = queue, language, priority
+    task.status, task.offered_to, task.offered_at, task.agent_call_sid = "waiting", None, None, None
+    task.ended_at = task.end_reason = None
+    task.context = context or {}
+    session.flush()
+    _log(session, task, "queued", queue=queue, priority=priority)
+    return task
+
+
+def leave(session: Session, call_sid: str, reason: str, now: datetime) -> Release | None:
+    """The caller left the queue (hung up, or the queue gave up): release a ringing agent."""
+    task = session.scalar(_locked(select(Task).where(Task.call_sid == call_sid)))
+    if task is None or task.status not in QUEUED:
+        return None
+    release = _release_agent(session, task, now)
+    task.status, task.ended_at, task.end_reason = "canceled", now, reason
+    _log(session, task, "left_queue", reason=reason, waited=_seconds(now - task.arrived_at))
+    return release
+
+
+def route(session: Session, now: datetime, limit: int = 20) -> list[Offer]:
+    """Offer waiting callers to free agents: priority, then longest waiting; agent idle longest."""
+    tasks = session.scalars(
+        select(Task)
+        .where(Task.status == "waiting")
+        .order_by(Task.priority.desc(), Task.arrived_at, Task.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    ).all()
+    if not tasks:
+        return []
+    agents = list(
+        session.scalars(
+            select(User)
+            .where(User.activity == "available", User.disabled.is_(False))
+            .order_by(User.activity_since, User.id)
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
+        )
+    )
+    offers: list[Offer] = []
+    for task in tasks:
+        agent = next((a for a in agents if _serves(a, task)), None)
+        if agent is None:
+            continue
+        agents.remove(agent)
+        offer = _offer(session, task, agent, now)
+        if offer is not None:
+            offers.append(offer)
+    return offers
+
+
+def _serves(agent: User, task: Task) -> bool:
+    return task.queue in agent.skills and task.language in agent.languages
+
+
+def _offer(session: Session, task: Task, agent: User, now: datetime) -> Offer | None:
+    # Both rows are locked (FOR UPDATE on PostgreSQL, the writer lock on SQLite); the task's
+    # conditional update is a second guard that a caller is never offered twice.
+    taken = session.execute(
+        update(Task)
+        .where(Task.id == task.id, Task.status == "waiting")
+        .values(status="offered", offered_to=agent.id, offered_at=now, offers=Task.offers + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    session.refresh(task)
+    set_activity(session, agent, "offered", now=now)
+    _log(session, task, "offered", agent=agent.name, agent_id=agent.id)
+    return Offer(task.id, task.call_sid, agent.id, device_of(agent), _hotline_number(session, task))
+
+
+def offer_placed(session: Session, task_id: int, agent_call_sid: str) -> None:
+    """Twilio accepted the call that rings the agent."""
+    session.execute(
+        update(Task)
+        .where(Task.id == task_id, Task.status == "offered")
+        .values(agent_call_sid=agent_call_sid)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def offer_failed(
+    session: Session, task_id: int, reason: str, now: datetime, agent_missed: bool = True
+) -> Release | None:
+    """The offer did not lead to a conversation: the caller goes back to the head of the line.
+
+    An agent who let it ring out is set to break (TaskRouter does the same), so the next
+    caller is not offered to an empty desk; after a failure at Twilio's end they stay available.
+    """
+    task = session.scalar(_locked(select(Task).where(Task.id == task_id)))
+    if task is None or task.status != "offered":
+        return None
+    release = _release_agent(session, task, now, missed=agent_missed)
+    task.status, task.offered_to, task.offered_at, task.agent_call_sid = "waiting", None, None, None
+    _log(session, task, "offer_failed", reason=reason)  # arrived_at is kept: the caller keeps their place
+    return release
+
+
+def agent_answered(session: Session, agent_call_sid: str, now: datetime) -> Task | None:
+    """The agent picked up: connect the caller (None when the caller has gone meanwhile)."""
+    task = session.scalar(_locked(select(Task).where(Task.agent_call_sid == agent_call_sid)))
+    if task is None or task.status != "offered":
+        return None
+    task.status, task.connected_at = "connected", now
+    agent = _locked_user(session, task.offered_to)
+    if agent is not None:
+        set_activity(session, agent, "busy", now=now)
+    _log(
+        session,
+        task,
+        "connected",
+        agent=agent.name if agent else None,
+        waited=_seconds(now - task.arrived_at),
+    )
+    return task
+
+
+def agent_call_ended(
+    session: Session, agent_call_sid: str, status: str, now: datetime, wrapup: timedelta
+) -> Release | None:
+    """The agent's call ended: after a conversation the agent wraps up; unanswered, the caller waits on."""
+    task = session.scalar(_locked(select(Task).where(Task.agent_call_sid == agent_call_sid)))
+    if task is None:
+        return None
+    if task.status == "offered":
+        return offer_failed(session, task.id, status, now)
+    if task.status == "connected":
+        task.status, task.ended_at, task.end_reason = "completed", now, "completed"
+        agent = _locked_user(session, task.offered_to)
+        if agent is not None and agent.activity == "busy":
+            set_activity(session, agent, "wrapup", now=now)
+            agent.activity_until = now + wrapup
+        _log(session, task, "agent_call_ended", talk=_seconds(now - (task.connected_at or now)))
+    return None
+
+
+def end_wrapups(session: Session, now: datetime) -> int:
+    """Agents whose wrap-up time is over become available again; returns how many."""
+    due = session.scalars(
+        select(User)
+        .where(User.activity == "wrapup", User.activity_until <= now)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for agent in due:
+        set_activity(session, agent, "available", now=now)
+        agent.activity_until = None
+    return len(due)
+
+
+def expire_offers(session: Session, now: datetime, ring: timedelta) -> list[Release]:
+    """Offers ringing far longer than the ring time (a lost status callback) go back to the queue."""
+    stale = session.scalars(
+        select(Task.id).where(Task.status == "offered", Task.offered_at < now - ring - timedelta(seconds=30))
+    ).all()
+    releases = [offer_failed(session, task_id, "offer expired", now) for task_id in stale]
+    return [r for r in releases if r is not None]
+
+
+def _release_agent(session: Session, task: Task, now: datetime, missed: bool = False) -> Release | None:
+    """Free the agent a task was offered to; one who missed the call is set to break."""
+    if task.status != "offered" or task.offered_to is None:
+        return None
+    agent = _locked_user(session, task.offered_to)
+    if agent is not None and agent.activity == "offered":
+        if missed:
+            set_activity(session, agent, "break", MISSED_REASON, now=now)
+        else:
+            set_activity(session, agent, "available", now=now)
+    return Release(task.agent_call_sid) if task.agent_call_sid else None
+
+
+def _locked(statement: Select[Row]) -> Select[Row]:
+    """Lock the rows read and refresh them: a stale copy in the session must never be written back."""
+    return statement.with_for_update().execution_options(populate_existing=True)
+
+
+def _locked_user(session: Session, user_id: int | None) -> User | None:
+    """The agent's row, read afresh and locked: presence changes never overwrite each other."""
+    if user_id is None:
+        return None
+    return session.scalar(_locked(select(User).where(User.id == user_id)))
+
+
+def _hotline_number(session: Session, task: Task) -> str | None:
+    if task.interaction_id is None:
+        return None
+    interaction = session.get(Interaction, task.interaction_id)
+    return interaction.to_number if interaction else None
+
+
+def _log(session: Session, task: Task, kind: str, **data: Any) -> None:
+    if task.interaction_id is None:
+        return
+    interaction = session.get(Interaction, task.interaction_id)
+    if interaction is not None:
+        log_events(session, interaction, [Event(kind, {"queue": task.queue, **data})])
+
+
+def _seconds(delta: timedelta) -> int:
+    return max(0, int(delta.total_seconds()))

@@ -1,0 +1,89 @@
+"""The ``routing`` service flow nodes use: put the caller in a queue, take them out again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from ivr.db import after_commit, session_factory
+from ivr.desk import routing, telephony
+from ivr.desk.settings import DeskSettings
+from ivr.models import Interaction
+from ivr.services import Services
+
+#: Call variables an agent sees with an offered call (nothing the caller was not asked for).
+CONTEXT_KEYS = ("intent", "intent_text", "intent_confidence", "order_number", "callback_request_id")
+
+
+class RoutingService:
+    """Queue operations for one webhook; routing runs once the webhook's work is committed."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.settings = DeskSettings.from_config(services.config)
+
+    def enqueue(self, queue: str, language: str, priority: int, variables: dict[str, Any]) -> None:
+        """The caller waits in ``queue``; urgent intents and repeat callers go first."""
+        session, now = self.services.session, self.services.config["CLOCK"]()
+        interaction = session.scalar(
+            select(Interaction).where(Interaction.call_sid == self.services.call_sid)
+        )
+        if variables.get("intent") in self.settings.urgent_intents:
+            priority += 1
+        if interaction is not None and self._called_before(interaction, now - self.settings.repeat_window):
+            priority += 1
+        context = {k: variables[k] for k in CONTEXT_KEYS if variables.get(k) is not None}
+        routing.enqueue(
+            session,
+            self.services.call_sid,
+            queue,
+            language,
+            now,
+            priority=priority,
+            interaction_id=interaction.id if interaction else None,
+            context=context,
+        )
+        self._dispatch_after_commit()
+
+    def leave(self, reason: str) -> None:
+        """The caller left the queue (hung up, or the queue gave up)."""
+        session = self.services.session
+        release = routing.leave(session, self.services.call_sid, reason, self.services.config["CLOCK"]())
+        if release is not None:
+            config = self.services.config
+            after_commit(session, lambda: telephony.release_agent(telephony.rest_client(config), release))
+            self._dispatch_after_commit()
+
+    def _called_before(self, interaction: Interaction, since: Any) -> bool:
+        if interaction.customer_id is None:
+            return False
+        earlier = self.services.session.scalar(
+            select(func.count())
+            .select_from(Interaction)
+            .where(
+                Interaction.customer_id == interaction.customer_id,
+                Interaction.id != interaction.id,
+                Interaction.started_at >= since,
+            )
+        )
+        return bool(earlier)
+
+    def _dispatch_after_commit(self) -> None:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        config = self.services.config
+        after_commit(self.services.session, lambda: run_dispatch(app, config))
+
+
+def run_dispatch(app: Any, config: Any) -> None:
+    """Route after a commit; a failure is logged, never sent to the caller."""
+    try:
+        telephony.dispatch(session_factory(app), config, config["CLOCK"]())
+    except Exception:  # noqa: BLE001 - the routing worker retries on its next pass
+        app.logger.exception("routing pass failed")
+
+
+def build_routing(services: Services) -> RoutingService:
+    """Factory for ``ctx.services.get("routing")``."""
+    return RoutingService(services)

@@ -1,0 +1,102 @@
+"""Twilio webhooks of routed calls: the agent's call leg and the caller joining the agent."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, request
+from sqlalchemy import select
+from twilio.twiml.voice_response import VoiceResponse
+
+from ivr.db import after_commit, get_session, unit_of_work
+from ivr.desk import routing, telephony
+from ivr.desk.models import Task
+from ivr.desk.service import run_dispatch
+from ivr.desk.settings import DeskSettings
+from ivr.flows.steps import Prompt
+from ivr.models import Call
+from ivr.webhooks import _int, external_url, twilio_webhook, voices
+
+bp = Blueprint("desk_twilio", __name__, url_prefix="/desk/twilio")
+
+CALLER_GONE = "Der Anrufer hat leider schon aufgelegt."
+WHISPER = {
+    "de": "Anruf aus der Warteschlange {queue}.",
+    "en": "Englischsprachiger Anruf aus der Warteschlange {queue}.",
+}
+
+
+def _conference(task_id: int) -> str:
+    return f"task-{task_id}"
+
+
+def _dispatch_after_commit() -> None:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    after_commit(get_session(), lambda: run_dispatch(app, current_app.config))
+
+
+@bp.post("/agent")
+@twilio_webhook
+def agent_answered() -> str:
+    """The agent picked up: a short whisper, then the conference the caller is moved into."""
+    config, now = current_app.config, current_app.config["CLOCK"]()
+    with unit_of_work() as session:
+        task = routing.agent_answered(session, request.form.get("CallSid", ""), now)
+        found = (task.id, task.call_sid, task.queue, task.language) if task else None
+    response = VoiceResponse()
+    if found is None or not telephony.connect_caller(config, found[1], found[0]):
+        if found is not None:  # the caller's call could not be moved: it has ended
+            with unit_of_work() as session:
+                routing.leave(session, found[1], "caller gone", now)
+        voices().say(response, Prompt(lang="de", text=CALLER_GONE))
+        response.hangup()
+        return str(response)
+    task_id, _caller, queue, language = found
+    voices().say(response, Prompt(lang="de", text=WHISPER.get(language, WHISPER["de"]).format(queue=queue)))
+    dial = response.dial()
+    dial.conference(
+        _conference(task_id),
+        start_conference_on_enter=True,
+        end_conference_on_exit=True,
+        beep=False,
+        wait_url="",
+    )
+    return str(response)
+
+
+@bp.post("/caller")
+@twilio_webhook
+def caller_joins() -> str:
+    """The caller, moved out of the queue, joins the agent; afterwards the flow goes on."""
+    task_id = _int(request.args.get("task"))
+    with unit_of_work() as session:
+        task = session.get(Task, task_id) if task_id is not None else None
+        call = session.scalar(select(Call).where(Call.call_sid == request.form.get("CallSid", "")))
+        if task is None or call is None or task.call_sid != call.call_sid:
+            return '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>'
+        action = external_url("twilio.step", n=call.step, lang=call.language)
+    response = VoiceResponse()
+    dial = response.dial(action=action, method="POST")
+    dial.conference(
+        _conference(task.id),
+        start_conference_on_enter=True,
+        end_conference_on_exit=True,
+        beep=False,
+    )
+    return str(response)
+
+
+@bp.post("/agent/status")
+@twilio_webhook
+def agent_call_status() -> str:
+    """The agent's call ended: wrap-up after a conversation, next agent when it was not answered."""
+    config = current_app.config
+    settings = DeskSettings.from_config(config)
+    with unit_of_work() as session:
+        routing.agent_call_ended(
+            session,
+            request.form.get("CallSid", ""),
+            request.form.get("CallStatus", "unknown"),
+            config["CLOCK"](),
+            settings.wrapup,
+        )
+        _dispatch_after_commit()
+    return "<Response/>"

@@ -1,0 +1,282 @@
+"""The console at ``/console/``: sign-in with a second factor, the agent's desk."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator
+from typing import cast
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    stream_with_context,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy.orm import Session
+
+from callbacks.queue import list_queue
+from ivr.db import after_commit, get_session, session_factory, unit_of_work
+from ivr.desk import auth, i18n
+from ivr.desk.forms import CodeForm, EmptyForm, PresenceForm, SignInForm, WrapupForm
+from ivr.desk.i18n import gettext as _
+from ivr.desk.models import Task, User
+from ivr.desk.presence import PresenceError, choose_activity
+from ivr.desk.screen import call_screen, current_task, fingerprint
+from ivr.desk.service import run_dispatch
+from ivr.desk.users import check_credentials, check_totp, record_sign_in, sign_in_blocked
+from ivr.desk.wrapup import WrapupError, dispositions, record_wrapup
+
+bp = Blueprint("desk", __name__, url_prefix="/console", template_folder="templates", static_folder="static")
+
+#: How long the step between password and code may take.
+PENDING_SECONDS = 300
+#: A live stream ends after this long; the browser reconnects by itself (EventSource).
+STREAM_SECONDS = 55
+#: How often a stream looks for changes: well inside the 1 s from event to screen.
+POLL_SECONDS = 0.25
+#: Streams per process at once; each holds a worker thread (docs/desk.md).
+MAX_STREAMS = int(os.environ.get("IVR_DESK_MAX_STREAMS", "32"))
+_streams = threading.BoundedSemaphore(MAX_STREAMS)
+
+
+@bp.record_once
+def _setup(state: object) -> None:
+    app = state.app  # type: ignore[attr-defined]
+    auth.init_app(app)
+    i18n.init_app(app)
+
+
+@bp.after_request
+def _no_store(response: Response) -> Response:
+    # Console pages show personal data: never cache them, never frame them.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
+
+
+def _client_address() -> str:
+    return request.remote_addr or "-"
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: ``?next=`` must not send users to another host."""
+    parts = urlsplit(target or "")
+    if target and not parts.scheme and not parts.netloc and target.startswith("/") and "\\" not in target:
+        return target
+    return url_for("desk.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def sign_in() -> ResponseReturnValue:
+    """E-mail and password; users with a second factor continue to the code page."""
+    form = SignInForm()
+    if not form.validate_on_submit():
+        return render_template("desk/sign_in.html", form=form), 400 if request.method == "POST" else 200
+    email, password = form.email.data or "", form.password.data or ""
+    with unit_of_work() as db:
+        if sign_in_blocked(db, email, _client_address()):
+            flash(_("Too many failed attempts. Please wait 15 minutes and try again."), "error")
+            return render_template("desk/sign_in.html", form=form), 429
+        user = check_credentials(db, email, password, _client_address())
+        if user is None:
+            flash(_("E-mail or password is wrong."), "error")
+            return render_template("desk/sign_in.html", form=form), 401
+        if user.totp_secret is None:
+            record_sign_in(db, user, email)
+    session.clear()
+    if user.totp_secret is not None:
+        session["pending"] = {"user": user.get_id(), "at": time.time(), "next": request.args.get("next")}
+        return redirect(url_for("desk.second_factor"))
+    login_user(user)
+    return redirect(_safe_next(request.args.get("next")))
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def second_factor() -> ResponseReturnValue:
+    """The authenticator code of a supervisor or admin."""
+    pending = session.get("pending")
+    if not pending or time.time() - pending.get("at", 0) > PENDING_SECONDS:
+        session.pop("pending", None)
+        return redirect(url_for("desk.sign_in"))
+    form = CodeForm()
+    if not form.validate_on_submit():
+        return render_template("desk/code.html", form=form), 400 if request.method == "POST" else 200
+    with unit_of_work() as db:
+        user = auth.load_user(pending["user"])
+        if user is None:
+            session.pop("pending", None)
+            return redirect(url_for("desk.sign_in"))
+        if sign_in_blocked(db, user.email, _client_address()):
+            flash(_("Too many failed attempts. Please wait 15 minutes and try again."), "error")
+            return render_template("desk/code.html", form=form), 429
+        if not check_totp(user, form.code.data or ""):
+            check_credentials(db, user.email, "", _client_address())  # counts as a failed attempt
+            flash(_("The code is wrong or was used already."), "error")
+            return render_template("desk/code.html", form=form), 401
+        record_sign_in(db, user, user.email)
+    target = pending.get("next")
+    session.clear()
+    login_user(user)
+    return redirect(_safe_next(target))
+
+
+@bp.post("/logout")
+@login_required
+def sign_out() -> ResponseReturnValue:
+    """End the session."""
+    if not EmptyForm().validate_on_submit():
+        return redirect(url_for("desk.home"))
+    logout_user()
+    session.clear()
+    return redirect(url_for("desk.sign_in"))
+
+
+@bp.get("/")
+@auth.role_required("agent")
+def home() -> ResponseReturnValue:
+    """The agent's desk: own state, the call in front of them, the callback queue."""
+    user = cast(User, current_user)
+    queue = list_queue(get_session(), limit=50)
+    form = PresenceForm(activity=user.activity if user.activity in ("available", "break") else "offline")
+    return render_template(
+        "desk/home.html",
+        user=user,
+        form=form,
+        queue=queue,
+        sign_out=EmptyForm(),
+        call=_call_panel(get_session(), user),
+    )
+
+
+def _call_panel(session: Session, user: User) -> str:
+    """The rendered panel of the agent's current call (empty when there is none)."""
+    task = current_task(session, user)
+    if task is None:
+        return render_template("desk/_call.html", screen=None, user=user)
+    form = WrapupForm(task=str(task.id))
+    form.disposition.choices = list(dispositions(current_app.config))
+    return render_template("desk/_call.html", screen=call_screen(session, task), user=user, wrapup=form)
+
+
+@bp.get("/events")
+@auth.role_required("agent")
+def events() -> ResponseReturnValue:
+    """Server-sent events: the agent's panel is pushed whenever their state or call changes."""
+    user_id = cast(User, current_user).id
+    if not _streams.acquire(blocking=False):
+        return Response("retry: 5000\n\n", status=503, mimetype="text/event-stream")
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def stream() -> Iterator[str]:
+        try:
+            yield "retry: 2000\n\n"
+            seen: tuple[object, ...] | None = None
+            started = time.monotonic()
+            last_sent = started
+            while time.monotonic() - started < STREAM_SECONDS:
+                with session_factory(app)() as session:
+                    now_seen = fingerprint(session, user_id)
+                    if now_seen != seen:
+                        seen = now_seen
+                        user = session.get(User, user_id)
+                        if user is None:
+                            return
+                        html = _call_panel(session, user)
+                        state = render_template("desk/_state.html", user=user)
+                        yield _sse("desk", json.dumps({"call": html, "state": state}))
+                        last_sent = time.monotonic()
+                if time.monotonic() - last_sent > 15:
+                    yield ": keep-alive\n\n"
+                    last_sent = time.monotonic()
+                time.sleep(POLL_SECONDS)
+        finally:
+            _streams.release()
+
+    return Response(
+        stream_with_context(stream()), mimetype="text/event-stream", headers={"X-Accel-Buffering": "no"}
+    )
+
+
+def _sse(event: str, data: str) -> str:
+    return f"event: {event}\n" + "".join(f"data: {line}\n" for line in data.splitlines()) + "\n"
+
+
+@bp.post("/wrapup")
+@auth.role_required("agent")
+def wrapup() -> ResponseReturnValue:
+    """The agent records the outcome of their call; then they are free for the next one."""
+    form = WrapupForm()
+    form.disposition.choices = list(dispositions(current_app.config))
+    if not form.validate_on_submit() or not (form.task.data or "").isdigit():
+        flash(_("The form had expired; please try again."), "error")
+        return redirect(url_for("desk.home"))
+    with unit_of_work() as db:
+        user = db.get(User, cast(User, current_user).id, with_for_update=True, populate_existing=True)
+        task = db.get(Task, int(form.task.data or 0), with_for_update=True)
+        if user is None or task is None:
+            abort(404)
+        try:
+            record_wrapup(
+                db,
+                user,
+                task,
+                form.disposition.data or "",
+                form.note.data or "",
+                dispositions(current_app.config),
+                current_app.config["CLOCK"](),
+            )
+        except WrapupError as exc:
+            flash(_(str(exc)), "error")
+            return redirect(url_for("desk.home"))
+        if user.activity == "available":
+            app = current_app._get_current_object()  # type: ignore[attr-defined]
+            after_commit(db, lambda: run_dispatch(app, app.config))
+    flash(_("Saved in the customer history."), "info")
+    return redirect(url_for("desk.home"))
+
+
+@bp.post("/presence")
+@auth.role_required("agent")
+def presence() -> ResponseReturnValue:
+    """The agent changes their own state."""
+    form = PresenceForm()
+    if form.validate_on_submit():
+        with unit_of_work() as db:
+            # Read again under the write lock: routing may have changed the state since.
+            user = db.get(User, cast(User, current_user).id, with_for_update=True, populate_existing=True)
+            if user is None:
+                abort(403)
+            try:
+                choose_activity(db, user, form.activity.data or "", form.reason.data)
+                if user.activity == "available":  # a waiting caller may be offered at once
+                    app = current_app._get_current_object()  # type: ignore[attr-defined]
+                    after_commit(db, lambda: run_dispatch(app, app.config))
+            except PresenceError as exc:
+                flash(_(str(exc)), "error")
+    else:
+        flash(_("The form had expired; please try again."), "error")
+    return redirect(url_for("desk.home"))
+
+
+@bp.get("/language/<code>")
+def language(code: str) -> ResponseReturnValue:
+    """Switch the console's language (kept in a cookie)."""
+    response = redirect(_safe_next(request.referrer and urlsplit(request.referrer).path))
+    if code in i18n.LANGUAGES:
+        response.set_cookie("lang", code, max_age=365 * 86400, samesite="Lax", httponly=True)
+    return response
