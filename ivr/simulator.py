@@ -283,13 +283,17 @@ def simulate(from_number: str, to_number: str, url: str | None, script: str | No
     """Call the hotline from the terminal."""
     from flask import current_app
 
-    from ivr.setup import prepare_instance
+    from ivr.setup import SetupError, prepare_instance
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if url:
         transport: Transport = OverHttp(url, app.config["TWILIO_AUTH_TOKEN"])
     else:
-        prepare_instance(app)
+        try:
+            for note in prepare_instance(app):
+                click.echo(note, err=True)
+        except SetupError as exc:
+            raise click.ClickException(str(exc)) from None
         transport = InProcess(app)
     phone = Phone(transport, from_number, to_number)
     if script is None:

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import yaml
+
+#: Limits that keep a hostile or mistaken file from exhausting memory or the stack.
+MAX_FILE_BYTES = 1024 * 1024
+MAX_DEPTH = 40
 
 
 class FlowError(Exception):
@@ -36,7 +41,27 @@ class LineList(list[Any]):
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader whose mappings and sequences carry line numbers."""
+    """SafeLoader whose mappings and sequences carry line numbers, nested at most MAX_DEPTH deep."""
+
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        """Compose a node, refusing nesting deeper than MAX_DEPTH before the stack runs out."""
+        self._depth += 1
+        try:
+            if self.check_event(yaml.AliasEvent):  # aliases multiply what later steps walk
+                raise yaml.MarkedYAMLError(
+                    problem="aliases (*name) are not supported; write the value out",
+                    problem_mark=self.peek_event().start_mark,  # type: ignore[no-untyped-call]
+                )
+            if self._depth > MAX_DEPTH:
+                raise yaml.MarkedYAMLError(
+                    problem=f"nested deeper than {MAX_DEPTH} levels",
+                    problem_mark=self.peek_event().start_mark,  # type: ignore[no-untyped-call]
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> LineDict:  # type: ignore[override]
         result = LineDict()
@@ -72,8 +97,24 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
+def read_flow_file(path: Path | str, filename: str | None = None) -> str:
+    """A flow file's text: at most MAX_FILE_BYTES of UTF-8, else FlowError."""
+    name = filename or str(path)
+    with open(path, "rb") as fh:
+        data = fh.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise FlowError(name, [(1, f"file is larger than {MAX_FILE_BYTES // 1024} KiB")])
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise FlowError(name, [(line, "not UTF-8 text (save the file as UTF-8)")]) from None
+
+
 def load_yaml(text: str, filename: str) -> Any:
     """Parse YAML text into LineDict/LineList values, or raise FlowError."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
+        raise FlowError(filename, [(1, f"file is larger than {MAX_FILE_BYTES // 1024} KiB")])
     try:
         return yaml.load(text, Loader=_Loader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.MarkedYAMLError as exc:
@@ -82,6 +123,8 @@ def load_yaml(text: str, filename: str) -> Any:
         raise FlowError(filename, [(line, f"YAML: {exc.problem}")]) from None
     except yaml.YAMLError as exc:
         raise FlowError(filename, [(1, f"YAML: {exc}")]) from None
+    except RecursionError:  # pragma: no cover - MAX_DEPTH stops nesting well before this
+        raise FlowError(filename, [(1, "YAML: nested too deeply")]) from None
 
 
 def line_of(data: Any, path: Sequence[Any]) -> int:
