@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import difflib
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -141,3 +142,9 @@ def line_of(data: Any, path: Sequence[Any]) -> int:
         else:
             break
     return line
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``choices``, or an empty string."""
+    found = difflib.get_close_matches(word, sorted(choices), n=1)
+    return f" (did you mean '{found[0]}'?)" if found else ""
