@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, m
 
 from ivr.flows.nodes import NODE_TYPES, Node
 from ivr.flows.nodes.base import find_texts
+from ivr.flows.placeholders import placeholder_problems
 from ivr.flows.schedule import Schedule
 from ivr.flows.yamlsource import FlowError, LineDict, did_you_mean, line_of, load_yaml
 
@@ -171,8 +172,12 @@ def _top_level(data: LineDict, problems: list[tuple[int, str]]) -> _TopLevel:
     return result
 
 
-def parse_flow(text: str, filename: str = "<flow>") -> Flow:
-    """Parse and validate a flow; raise FlowError listing every problem with its line."""
+def parse_flow(text: str, filename: str = "<flow>", check_placeholders: bool = True) -> Flow:
+    """Parse and validate a flow; raise FlowError listing every problem with its line.
+
+    Versions published before placeholders were checked load with ``check_placeholders=False``:
+    their prompts render leniently rather than failing every call.
+    """
     data = load_yaml(text, filename)
     if not isinstance(data, LineDict):
         raise FlowError(filename, [(1, "a flow file must be a mapping with 'name', 'start' and 'nodes'")])
@@ -213,17 +218,18 @@ def parse_flow(text: str, filename: str = "<flow>") -> Flow:
         intents=spec.intents,
         source=text,
     )
-    problems.extend(_graph_problems(flow, data, top, invalid))
+    problems.extend(_graph_problems(flow, data, top, invalid, check_placeholders))
     if problems:
         raise FlowError(filename, problems)
     return flow
 
 
 def _graph_problems(
-    flow: Flow, data: Any, top: _TopLevel, invalid: dict[str, Any]
+    flow: Flow, data: Any, top: _TopLevel, invalid: dict[str, Any], check_placeholders: bool
 ) -> Iterator[tuple[int, str]]:
     """Unknown targets, unreachable nodes, loops without input, missing translations."""
     declared = set(flow.nodes) | set(invalid)
+    variables = frozenset().union(*(node.variables() for node in flow.nodes.values()))
     # A misspelt target is followed to the node it most likely means: no unreachable cascade.
     edges: dict[str, list[str]] = {node_id: _raw_targets(raw, declared) for node_id, raw in invalid.items()}
     start: str | None = flow.start
@@ -245,6 +251,11 @@ def _graph_problems(
         for path, reason in node.check(flow):
             yield line_of(data, (*where, *path)), f"node '{node_id}': {reason}"
         for path, text in find_texts(node.spec):
+            field_path = ".".join(map(str, path))
+            available = variables | node.fills.get(field_path, frozenset())
+            for lang, raw in _texts_by_language(text.root) if check_placeholders else ():
+                for reason in placeholder_problems(raw, available):
+                    yield line_of(data, (*where, *path, *lang)), f"node '{node_id}': {field_path}: {reason}"
             missing = _missing_languages(text.root, flow.languages) if top.languages_valid else []
             if missing:
                 yield (
@@ -280,6 +291,12 @@ def _raw_targets(raw: Any, declared: set[str]) -> list[str]:
         elif isinstance(value, list):
             todo.extend(value)
     return found
+
+
+def _texts_by_language(value: str | dict[str, str]) -> list[tuple[tuple[str, ...], str]]:
+    if isinstance(value, str):
+        return [((), value)]
+    return [((lang,), text) for lang, text in value.items()]
 
 
 def _missing_languages(value: str | dict[str, str], languages: list[str]) -> list[str]:

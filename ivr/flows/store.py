@@ -135,7 +135,8 @@ def flow_of(version: FlowVersion) -> Flow:
     """The parsed flow of a version; versions are immutable, so parse each once per process."""
     flow = _parsed.get(version.id)
     if flow is None or flow.checksum != version.checksum:
-        flow = parse_flow(version.source, f"{version.name} v{version.version}")
+        # Published versions passed validation when they were published; prompts render leniently.
+        flow = parse_flow(version.source, f"{version.name} v{version.version}", check_placeholders=False)
         _parsed[version.id] = flow
     return flow
 
