@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from ivr.db import session_factory
+from ivr.db import session_factory, transaction
 from ivr.flows.store import SHIPPED_FLOWS, latest_version, list_flows, seed_shipped_flows
 from ivr.migrate import upgrade
 
@@ -20,10 +20,15 @@ def prepare_instance(app: Flask) -> list[str]:
     start-up only says when the shipped file differs from what is live.
     """
     upgrade(app.config["DATABASE_URL"])
+    return check_flows(app)
+
+
+def check_flows(app: Flask) -> list[str]:
+    """Seed missing shipped flows, compare the others, check IVR_FLOW (see ``prepare_instance``)."""
     name = app.config["FLOW_NAME"]
     with session_factory(app)() as session:
-        report = seed_shipped_flows(session)
-        session.commit()
+        with transaction(session):
+            report = seed_shipped_flows(session)
         notes = [f"seeded {v.name} v{v.version} from the shipped flow files" for v in report.seeded]
         for path, current in report.differing:
             shown = f"{SHIPPED_FLOWS.name}/{path.name}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from ivr.flows.definition import Flow, parse_flow
@@ -39,6 +39,7 @@ def publish(session: Session, source: str, filename: str, author: str = "system"
     Content identical to the live version publishes nothing.
     """
     flow = parse_flow(source, filename)
+    _lock_flow(session, flow.name)
     current = latest_version(session, flow.name)
     if current is not None and current.checksum == flow.checksum:
         return Published(current, created=False)
@@ -49,6 +50,12 @@ def publish(session: Session, source: str, filename: str, author: str = "system"
     session.add(version)
     session.flush()
     return Published(version, created=True)
+
+
+def _lock_flow(session: Session, name: str) -> None:
+    """Serialise publishes of one flow until commit (SQLite: its write transaction already does)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"ivr.flow:{name}"})
 
 
 def publish_flow(session: Session, source: str, filename: str, author: str = "system") -> FlowVersion:
@@ -162,6 +169,7 @@ def seed_shipped_flows(session: Session, folder: Path = SHIPPED_FLOWS) -> Shippe
         except FlowError as exc:
             report.invalid.append(exc)
             continue
+        _lock_flow(session, flow.name)  # nodes starting together seed a flow once
         live = latest_version(session, flow.name)
         if live is None:
             report.seeded.append(publish_flow(session, source, path.name, "shipped"))

@@ -121,3 +121,55 @@ def test_rollback_publishes_old_content_and_live_calls_keep_their_version(app, r
     assert again.output.startswith("unchanged: hotline v3")
     unknown = runner.invoke(main, ["flows", "rollback", "nosuch"])
     assert unknown.exit_code == 1 and "no flow named 'nosuch' (flows: hotline)" in unknown.output
+
+
+def _at_once(count: int, work) -> list[BaseException]:
+    """Run ``work(i)`` in ``count`` threads released together; return what they raised."""
+    import threading
+
+    barrier = threading.Barrier(count)
+    failures: list[BaseException] = []
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            work(i)
+        except BaseException as exc:  # noqa: BLE001 - reported by the caller's assertion
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return failures
+
+
+def test_concurrent_imports_each_get_their_own_version(app, runner):
+    from ivr.db import session_factory, transaction
+    from ivr.flows.store import publish
+
+    def admin(i: int) -> None:
+        with session_factory(app)() as session, transaction(session):
+            publish(session, SHIPPED.replace(RETURNS, f"Etikett {i}"), "hotline.yaml", f"admin{i}")
+
+    assert _at_once(3, admin) == []
+    rows = json.loads(runner.invoke(main, ["flows", "history", "hotline", "--json"]).output)
+    assert [r["version"] for r in rows] == [1, 2, 3, 4]
+    assert sorted(r["author"] for r in rows[1:]) == ["admin0", "admin1", "admin2"]
+
+
+def test_nodes_starting_together_seed_the_flow_once(app, session, runner):
+    from sqlalchemy import delete
+
+    from ivr.flows.store import _parsed
+    from ivr.models import FlowVersion
+    from ivr.setup import check_flows
+
+    session.execute(delete(FlowVersion))
+    session.commit()
+    _parsed.clear()
+
+    assert _at_once(3, lambda _i: check_flows(app)) == []
+    rows = json.loads(runner.invoke(main, ["flows", "history", "hotline", "--json"]).output)
+    assert [(r["version"], r["author"]) for r in rows] == [(1, "shipped")]
