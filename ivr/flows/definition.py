@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ivr.flows.nodes import NODE_TYPES, Node
 from ivr.flows.nodes.base import find_texts
@@ -37,7 +46,7 @@ class FlowSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(pattern=r"^[a-z0-9_-]{1,100}$")
+    name: str
     description: str | None = None
     languages: list[str] = Field(default_factory=lambda: ["de"], min_length=1)
     start: str
@@ -45,6 +54,13 @@ class FlowSpec(BaseModel):
     departments: dict[str, Department] = Field(default_factory=dict)
     intents: dict[str, list[str]] = Field(default_factory=dict)
     nodes: dict[str, dict[str, Any]]
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z0-9_-]{1,100}", value):
+            raise ValueError(f"'{value}' is not a flow name: use lowercase letters, digits, - and _")
+        return value
 
 
 @dataclass
@@ -197,6 +213,10 @@ def parse_flow(text: str, filename: str = "<flow>", check_placeholders: bool = T
         invalid[node_id] = raw
         kind = str(raw.get("type"))
         cls = NODE_TYPES.get(kind)
+        if "type" not in raw:
+            known = ", ".join(sorted(NODE_TYPES))
+            problems.append((line_of(data, where), f"node '{node_id}': missing 'type' (one of: {known})"))
+            continue
         if cls is None:
             hint = did_you_mean(kind, NODE_TYPES) or f" (known: {', '.join(sorted(NODE_TYPES))})"
             problems.append(

@@ -77,8 +77,18 @@ def test_a_wrong_start_is_reported_once_without_an_unreachable_cascade():
 
 def test_a_top_level_error_does_not_hide_node_errors():
     found = problems(FLOW.replace("name: t", "name: Mein Flow").replace("next: menu", "next: nowhere"))
-    assert found[0].startswith("t.yaml:1: name: String should match pattern")
+    assert (
+        found[0] == "t.yaml:1: name: 'Mein Flow' is not a flow name: use lowercase letters, digits, - and _"
+    )
     assert "t.yaml:8: node 'hello': unknown target 'nowhere'" in found
+
+
+def test_a_node_without_type_says_so():
+    found = problems(FLOW.replace("    type: route\n", ""))
+    assert found == [
+        "t.yaml:16: node 'agent': missing 'type' (one of: ask_intent, callback, collect, goto, hangup, "
+        "hours, language, menu, order_status, route, say, voicemail)"
+    ]
 
 
 def test_a_broken_schedule_is_reported_once_not_at_every_use():
