@@ -194,10 +194,11 @@ def parse_flow(text: str, filename: str = "<flow>", check_placeholders: bool = T
     Versions published before placeholders were checked load with ``check_placeholders=False``:
     their prompts render leniently rather than failing every call.
     """
-    data = load_yaml(text, filename)
-    if not isinstance(data, LineDict):
-        raise FlowError(filename, [(1, "a flow file must be a mapping with 'name', 'start' and 'nodes'")])
     problems: list[tuple[int, str]] = []
+    data = load_yaml(text, filename, problems)
+    if not isinstance(data, LineDict):
+        problems.append((1, "a flow file must be a mapping with 'name', 'start' and 'nodes'"))
+        raise FlowError(filename, problems)
     top = _top_level(data, problems)
     spec = top.spec
     if len(spec.nodes) > MAX_NODES:

@@ -68,6 +68,17 @@ def test_every_problem_of_a_file_in_one_run():
     ]
 
 
+def test_every_duplicate_key_in_one_run():
+    text = FLOW.replace("    next: menu\n", "    next: menu\n    next: bye\n").replace(
+        '"2": agent}', '"2": agent, "2": bye}'
+    )
+    assert problems(text.replace("name: t", "name: t\nname: u")) == [
+        "t.yaml:2: YAML: duplicate key 'name' (first on line 1)",
+        "t.yaml:10: YAML: duplicate key 'next' (first on line 9)",
+        "t.yaml:14: YAML: duplicate key '2' (first on line 14)",
+    ]
+
+
 def test_a_wrong_start_is_reported_once_without_an_unreachable_cascade():
     assert problems(FLOW.replace("start: hello", "start: helo")) == [
         "t.yaml:3: start: unknown node 'helo' (did you mean 'hello'?)"
