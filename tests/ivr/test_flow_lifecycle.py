@@ -48,6 +48,17 @@ def test_restart_keeps_the_admins_version_and_says_the_shipped_file_differs(app,
     assert len(history) == 2 and history[1].endswith("\tlive")
 
 
+def test_in_process_simulate_keeps_the_admins_version(runner, admin_file, tmp_path):
+    runner.invoke(main, ["flows", "import", str(admin_file), "--author", "alice"])
+    script = tmp_path / "returns.call"
+    script.write_text("press 2\nexpect Retourenlabel\n", encoding="utf-8")
+    for _restart in range(2):
+        result = runner.invoke(main, ["simulate", "--script", str(script)])
+        assert result.exit_code == 0, result.output
+        assert "call_flows/hotline.yaml differs from the live hotline v2" in result.output
+    assert len(runner.invoke(main, ["flows", "history", "hotline"]).output.splitlines()) == 2
+
+
 def test_taking_the_shipped_version_is_an_explicit_import(app, runner, phone, admin_file):
     runner.invoke(main, ["flows", "import", str(admin_file)])
     result = runner.invoke(main, ["flows", "import", str(SHIPPED_FLOWS / "hotline.yaml")])
