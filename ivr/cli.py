@@ -13,9 +13,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from ivr import create_app
 from ivr.db import unit_of_work
-from ivr.flows.definition import parse_flow
-from ivr.flows.store import latest_version, list_flows, publish_flow
-from ivr.flows.yamlsource import FlowError
+from ivr.flows.cli import flows
 from ivr.phone import normalize_phone
 from ivr.simulator import simulate
 
@@ -43,11 +41,15 @@ main.params = [p for p in main.params if p.name not in {"app", "env_file", "debu
 @click.option("--host", default="0.0.0.0", show_default=True, help="Address to bind.")
 @with_appcontext
 def serve(port: int, host: str) -> None:
-    """Migrate, publish the shipped flows, and run the service under gunicorn."""
-    from ivr.setup import prepare_instance
+    """Migrate, seed missing shipped flows, check the answering flow, run under gunicorn."""
+    from ivr.setup import SetupError, prepare_instance
 
-    published = prepare_instance(current_app)
-    click.echo(f"database ready; flows: {', '.join(published) or 'none'}")
+    try:
+        notes = prepare_instance(current_app)
+    except SetupError as exc:
+        raise click.ClickException(str(exc)) from None
+    for note in notes:
+        click.echo(note)
     click.echo(f"Twilio voice webhook: POST http://{host}:{port}/twilio/voice")
     os.execvp(
         sys.executable,
@@ -81,69 +83,6 @@ def db_upgrade() -> None:
     click.echo("database is up to date")
 
 
-@main.group()
-def flows() -> None:
-    """Call-flow definitions."""
-
-
-@flows.command("validate")
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-def flows_validate(files: tuple[str, ...]) -> None:
-    """Check flow files; print each problem as file:line: reason."""
-    import ivr.plugins  # noqa: F401  (node kinds of every capability)
-
-    failed = False
-    for name in files:
-        try:
-            flow = parse_flow(Path(name).read_text(encoding="utf-8"), name)
-        except FlowError as exc:
-            failed = True
-            for line in exc.lines():
-                click.echo(line, err=True)
-        else:
-            click.echo(f"{name}: ok ({flow.name}, {len(flow.nodes)} nodes)")
-    if failed:
-        sys.exit(1)
-
-
-@flows.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--author", default=lambda: os.environ.get("USER", "cli"), help="Recorded as the author.")
-@with_appcontext
-def flows_import(file: str, author: str) -> None:
-    """Publish a flow file as a new version (new calls use it; live calls keep theirs)."""
-    try:
-        with unit_of_work() as session:
-            version = publish_flow(session, Path(file).read_text(encoding="utf-8"), file, author)
-            click.echo(f"published {version.name} v{version.version} ({version.checksum[:12]})")
-    except FlowError as exc:
-        for line in exc.lines():
-            click.echo(line, err=True)
-        sys.exit(1)
-
-
-@flows.command("export")
-@click.argument("name")
-@with_appcontext
-def flows_export(name: str) -> None:
-    """Print the newest published version of a flow."""
-    with unit_of_work() as session:
-        version = latest_version(session, name)
-        if version is None:
-            raise click.ClickException(f"no flow named '{name}'")
-        click.echo(version.source, nl=False)
-
-
-@flows.command("list")
-@with_appcontext
-def flows_list() -> None:
-    """List flows with their newest version."""
-    with unit_of_work() as session:
-        for v in list_flows(session):
-            created = f"{v.created_at:%Y-%m-%d %H:%M}"
-            click.echo(f"{v.name}\tv{v.version}\t{created}\t{v.author}\t{v.checksum[:12]}")
-
-
 @main.command()
 @click.argument("phone")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -169,6 +108,7 @@ def history(phone: str, as_json: bool) -> None:
             click.echo(f"    {event['kind']:<14} {json.dumps(event['data'], ensure_ascii=False)}")
 
 
+main.add_command(flows)
 main.add_command(simulate)
 
 # --- capability commands

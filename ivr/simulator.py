@@ -7,9 +7,12 @@ import shlex
 import sys
 import uuid
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 import click
 from flask.cli import with_appcontext
@@ -208,16 +211,34 @@ ACTIONS: dict[str, Any] = {
 }
 
 
-def run_script(phone: Phone, lines: list[str], echo: Any = print) -> None:
-    """Run a scripted conversation; raise SimulatorError on a failed ``expect``."""
-    phone.dial()
-    _show(phone, echo)
+def run_script(
+    phone: Phone, lines: list[str], echo: Any = print, set_time: Callable[[str], None] | None = None
+) -> None:
+    """Run a scripted conversation; raise SimulatorError on a failed ``expect``.
+
+    ``at 2026-12-01 10:00`` lines set the clock the flow sees (``set_time``); before the first
+    other line they apply to the whole call.
+    """
+    dialled = False
     for number, raw in enumerate(lines, start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
         command, _, arg = line.partition(" ")
         arg = arg.strip()
+        if command == "at":
+            if set_time is None:
+                raise SimulatorError(f"line {number}: 'at' works only in-process (without --url)")
+            try:
+                set_time(arg.strip("\"'"))
+            except ValueError as exc:
+                raise SimulatorError(f"line {number}: {exc}") from None
+            echo(f"🕒 {arg.strip(chr(34) + chr(39))}")
+            continue
+        if not dialled:
+            dialled = True
+            phone.dial()
+            _show(phone, echo)
         if command == "expect":
             wanted = arg.strip("\"'")
             if wanted.lower() not in phone.heard.lower():
@@ -238,8 +259,38 @@ def run_script(phone: Phone, lines: list[str], echo: Any = print) -> None:
         echo(f"→  {line}")
         ACTIONS[command](phone, arg)
         _show(phone, echo)
+    if not dialled:
+        phone.dial()
+        _show(phone, echo)
     if phone.turn and phone.turn.verb == "Hangup":
         phone.hang_up()
+
+
+def parse_local_time(text: str, zone: ZoneInfo) -> datetime:
+    """``2026-12-01 10:00`` (or ISO ``2026-12-01T10:00``) as an aware time in ``zone``."""
+    try:
+        naive = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"'{text}' is not a time like 2026-12-01 10:00") from None
+    return naive.replace(tzinfo=zone) if naive.tzinfo is None else naive
+
+
+def flow_time_zone(app: Any) -> ZoneInfo:
+    """The time zone of the answering flow's opening hours (Europe/Berlin without any)."""
+    from ivr.db import session_factory
+    from ivr.flows.store import flow_of, latest_version
+
+    with session_factory(app)() as session:
+        version = latest_version(session, app.config["FLOW_NAME"])
+        schedules = list(flow_of(version).schedules.values()) if version is not None else []
+    return ZoneInfo(schedules[0].timezone if schedules else "Europe/Berlin")
+
+
+def freeze_clock(app: Any, text: str) -> datetime:
+    """Make the in-process service see ``text`` (local to the flow's time zone) as now."""
+    when = parse_local_time(text, flow_time_zone(app))
+    app.config["CLOCK"] = lambda: when
+    return when
 
 
 def _show(phone: Phone, echo: Any) -> None:
@@ -292,25 +343,44 @@ def interactive(phone: Phone) -> None:
 @click.option("--to", "to_number", default="+4930123456789", show_default=True, help="Number dialled.")
 @click.option("--url", default=None, help="Base URL of a running service (default: in-process).")
 @click.option("--script", type=click.Path(exists=True, dir_okay=False), help="Run a scripted conversation.")
+@click.option(
+    "--at", "at", default=None, help='Call at this time in the flow\'s time zone, e.g. "2026-12-01 10:00".'
+)
 @with_appcontext
-def simulate(from_number: str, to_number: str, url: str | None, script: str | None) -> None:
+def simulate(from_number: str, to_number: str, url: str | None, script: str | None, at: str | None) -> None:
     """Call the hotline from the terminal."""
     from flask import current_app
 
-    from ivr.setup import prepare_instance
+    from ivr.setup import SetupError, prepare_instance
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    set_time: Callable[[str], None] | None = None
     if url:
+        if at:
+            raise click.UsageError("--at works only in-process: a running service keeps its own clock")
         transport: Transport = OverHttp(url, app.config["TWILIO_AUTH_TOKEN"])
     else:
-        prepare_instance(app)
+        try:
+            for note in prepare_instance(app):
+                click.echo(note, err=True)
+        except SetupError as exc:
+            raise click.ClickException(str(exc)) from None
         transport = InProcess(app)
+
+        def set_time(text: str) -> None:
+            freeze_clock(app, text)
+
+        if at:
+            try:
+                set_time(at)
+            except ValueError as exc:
+                raise click.BadParameter(str(exc), param_hint="--at") from None
     phone = Phone(transport, from_number, to_number)
     if script is None:
         interactive(phone)
         return
     try:
-        run_script(phone, Path(script).read_text(encoding="utf-8").splitlines(), click.echo)
+        run_script(phone, Path(script).read_text(encoding="utf-8").splitlines(), click.echo, set_time)
     except SimulatorError as exc:
         click.echo(f"✗ {exc}", err=True)
         sys.exit(1)

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import difflib
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import yaml
+
+#: Limits that keep a hostile or mistaken file from exhausting memory or the stack.
+MAX_FILE_BYTES = 1024 * 1024
+MAX_DEPTH = 40
 
 
 class FlowError(Exception):
@@ -36,7 +42,29 @@ class LineList(list[Any]):
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader whose mappings and sequences carry line numbers."""
+    """SafeLoader whose mappings and sequences carry line numbers, nested at most MAX_DEPTH deep."""
+
+    _depth = 0
+    #: Key problems found so far; loading goes on (first occurrence kept) to report them all.
+    key_problems: list[tuple[int, str]]
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        """Compose a node, refusing nesting deeper than MAX_DEPTH before the stack runs out."""
+        self._depth += 1
+        try:
+            if self.check_event(yaml.AliasEvent):  # aliases multiply what later steps walk
+                raise yaml.MarkedYAMLError(
+                    problem="aliases (*name) are not supported; write the value out",
+                    problem_mark=self.peek_event().start_mark,  # type: ignore[no-untyped-call]
+                )
+            if self._depth > MAX_DEPTH:
+                raise yaml.MarkedYAMLError(
+                    problem=f"nested deeper than {MAX_DEPTH} levels",
+                    problem_mark=self.peek_event().start_mark,  # type: ignore[no-untyped-call]
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> LineDict:  # type: ignore[override]
         result = LineDict()
@@ -44,16 +72,17 @@ class _Loader(yaml.SafeLoader):
         result.key_lines = {}
         for key_node, value_node in node.value:
             key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
             if not isinstance(key, str | int):
-                raise yaml.MarkedYAMLError(problem="keys must be text", problem_mark=key_node.start_mark)
+                self.key_problems.append((line, "YAML: keys must be text"))
+                continue
             key = str(key)
             if key in result:
-                raise yaml.MarkedYAMLError(
-                    problem=f"duplicate key '{key}' (first on line {result.key_lines[key]})",
-                    problem_mark=key_node.start_mark,
-                )
+                first = result.key_lines[key]
+                self.key_problems.append((line, f"YAML: duplicate key '{key}' (first on line {first})"))
+                continue
             result[key] = self.construct_object(value_node, deep=True)
-            result.key_lines[key] = key_node.start_mark.line + 1
+            result.key_lines[key] = line
         return result
 
     def construct_sequence(self, node: yaml.SequenceNode, deep: bool = False) -> LineList:
@@ -72,16 +101,44 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
-def load_yaml(text: str, filename: str) -> Any:
-    """Parse YAML text into LineDict/LineList values, or raise FlowError."""
+def read_flow_file(path: Path | str, filename: str | None = None) -> str:
+    """A flow file's text: at most MAX_FILE_BYTES of UTF-8, else FlowError."""
+    name = filename or str(path)
+    with open(path, "rb") as fh:
+        data = fh.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise FlowError(name, [(1, f"file is larger than {MAX_FILE_BYTES // 1024} KiB")])
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 (a SafeLoader subclass)
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise FlowError(name, [(line, "not UTF-8 text (save the file as UTF-8)")]) from None
+
+
+def load_yaml(text: str, filename: str, problems: list[tuple[int, str]] | None = None) -> Any:
+    """Parse YAML text into LineDict/LineList values, or raise FlowError.
+
+    Duplicate and non-text keys go to ``problems`` when given (loading goes on), else raise.
+    """
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
+        raise FlowError(filename, [(1, f"file is larger than {MAX_FILE_BYTES // 1024} KiB")])
+    loader = _Loader(text)
+    loader.key_problems = problems if problems is not None else []
+    try:
+        data = loader.get_single_data()
+        if problems is None and loader.key_problems:
+            raise FlowError(filename, loader.key_problems)
+        return data
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark is not None else 1
         raise FlowError(filename, [(line, f"YAML: {exc.problem}")]) from None
     except yaml.YAMLError as exc:
         raise FlowError(filename, [(1, f"YAML: {exc}")]) from None
+    except RecursionError:  # pragma: no cover - MAX_DEPTH stops nesting well before this
+        raise FlowError(filename, [(1, "YAML: nested too deeply")]) from None
+    finally:
+        loader.dispose()
 
 
 def line_of(data: Any, path: Sequence[Any]) -> int:
@@ -98,3 +155,9 @@ def line_of(data: Any, path: Sequence[Any]) -> int:
         else:
             break
     return line
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``choices``, or an empty string."""
+    found = difflib.get_close_matches(word, sorted(choices), n=1)
+    return f" (did you mean '{found[0]}'?)" if found else ""

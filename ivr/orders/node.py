@@ -52,6 +52,8 @@ class OrderStatusNode(Node):
     """Caller-ID offer or order number, then caller ID or postal code, then the answer."""
 
     kind = "order_status"
+    provides = frozenset({"order_date", "order_number"})
+    fills = {"prompts.not_found": frozenset({"spoken_number"})}
     Spec = OrderStatusSpec
     spec: OrderStatusSpec
     waits = True

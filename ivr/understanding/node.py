@@ -88,6 +88,8 @@ class AskIntentNode(Node):
     """Capture a spoken reason, classify it, confirm when unsure, hand over after two failures."""
 
     kind = "ask_intent"
+    provides = frozenset({"intent", "intent_text", "transcript"})
+    fills = {"confirm": frozenset({"topic"})}
     Spec = AskIntentSpec
     spec: AskIntentSpec
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, RootModel
 
+from ivr.flows.placeholders import render
 from ivr.flows.steps import CallerInput, Event, Prompt, Verb
 
 if TYPE_CHECKING:
@@ -78,8 +79,7 @@ class Context:
             return ()
         lang = self.state.language
         raw = text.get(lang, self.flow.default_language)
-        merged = {**self.state.variables, **values}
-        return (Prompt(lang=lang, text=raw.format_map(_Blank(merged))),)
+        return (Prompt(lang=lang, text=render(raw, {**self.state.variables, **values})),)
 
     def log(self, kind: str, **data: Any) -> None:
         """Append an event to the call's history."""
@@ -96,11 +96,6 @@ class Context:
         self.state.counters.pop(node_id, None)
 
 
-class _Blank(dict[str, Any]):
-    def __missing__(self, key: str) -> str:
-        return ""
-
-
 class Node:
     """One node kind. Subclasses set ``kind`` and ``Spec`` and override ``enter``."""
 
@@ -111,6 +106,10 @@ class Node:
     #: Whether the caller's keyed or spoken input is personal data (order numbers, postal
     #: codes): the history then records only its length.
     masks_input: ClassVar[bool] = False
+    #: Call variables this kind sets: usable as ``{placeholders}`` in every prompt of the flow.
+    provides: ClassVar[frozenset[str]] = frozenset()
+    #: Placeholders this kind fills in for particular texts only (field path → names).
+    fills: ClassVar[dict[str, frozenset[str]]] = {}
 
     def __init__(self, node_id: str, spec: NodeSpec) -> None:
         self.id = node_id
@@ -141,6 +140,10 @@ class Node:
     def check(self, flow: Flow) -> Iterator[tuple[tuple[str | int, ...], str]]:
         """Yield (field path, reason) for problems only the whole flow reveals."""
         return iter(())
+
+    def variables(self) -> frozenset[str]:
+        """The call variables this node sets (``provides``, plus any its spec names)."""
+        return self.provides
 
 
 TARGET_FIELDS = {

@@ -78,6 +78,7 @@ class MenuNode(Node):
     """Play a menu, take a key or spoken words, reprompt on silence or nonsense."""
 
     kind = "menu"
+    provides = frozenset({"transcript"})
     Spec = MenuSpec
     spec: MenuSpec
     waits = True
@@ -263,6 +264,10 @@ class CollectNode(Node):
     Spec = CollectSpec
     spec: CollectSpec
     waits = True
+
+    def variables(self) -> frozenset[str]:
+        """The call variable the digits are stored in."""
+        return frozenset({self.spec.variable})
 
     def gather(self, ctx: Context) -> Gather:
         """Keypad up to max_digits, finished by ``#``; speech when available."""

@@ -141,6 +141,7 @@ class HoursNode(Node):
     kind = "hours"
     Spec = HoursSpec
     spec: HoursSpec
+    provides = frozenset({"opening_hours"})
 
     def enter(self, ctx: Context) -> Result:
         """Check the schedule at the current time."""

@@ -21,7 +21,7 @@ departments:
 nodes:
   hello:
     type: say
-    say: {de: "Hallo {name}.", en: "Hello {name}."}
+    say: {de: "Hallo, Kunde {customer_number}.", en: "Hello, customer {customer_number}."}
     next: menu
   menu:
     type: menu
@@ -72,7 +72,9 @@ SATURDAY = datetime(2026, 11, 28, 11, 0, tzinfo=UTC)
 
 
 def new_call(now: datetime = MONDAY_NOON) -> Context:
-    return Context(FLOW, CallState(node=FLOW.start, language="de", variables={"name": "Frau Huber"}), now)
+    return Context(
+        FLOW, CallState(node=FLOW.start, language="de", variables={"customer_number": "4711"}), now
+    )
 
 
 def texts(step) -> list[str]:
@@ -82,7 +84,7 @@ def texts(step) -> list[str]:
 def test_start_plays_greeting_then_menu_and_waits_for_a_key():
     ctx = new_call()
     step = start_flow(ctx)
-    assert texts(step) == ["Hallo Frau Huber.", "Eins oder zwei?"]
+    assert texts(step) == ["Hallo, Kunde 4711.", "Eins oder zwei?"]
     assert isinstance(step.verb, Gather) and step.verb.num_digits == 1
     assert ctx.state.node == "menu"
     assert [e.kind for e in ctx.events] == ["node", "node"]
