@@ -24,6 +24,9 @@ WITHHELD_CALLER_IDS = frozenset(
     }
 )
 
+#: The one shared key under which every caller without a usable caller ID is counted.
+WITHHELD = "withheld"
+
 
 def is_withheld(raw: str | None) -> bool:
     """Whether ``raw`` (a webhook's ``From``) is a withheld or unknown caller ID rather than a number."""
@@ -43,6 +46,11 @@ def normalize_phone(raw: str | None, region: str = "DE") -> str | None:
         return None
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return None if is_withheld(e164) else e164
+
+
+def caller_key(caller: str | None) -> str:
+    """The key a caller is counted under for abuse limits: the E.164 number, or ``withheld``."""
+    return caller or WITHHELD
 
 
 def mask_phone(number: str | None) -> str:

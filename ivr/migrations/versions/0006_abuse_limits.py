@@ -1,0 +1,42 @@
+"""abuse: failed order verifications per caller and order number over a rolling 24 h
+
+Revision ID: 0006
+Revises: 0004
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+import ivr.models._types
+
+revision = "0006"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # The old per-phone, per-UTC-day counters only ever mattered for a day: start afresh.
+    op.drop_table("order_verification_failures")
+    op.create_table(
+        "order_verification_failures",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("caller", sa.String(length=20), nullable=False),
+        sa.Column("order_number", sa.String(length=20), nullable=False),
+        sa.Column("at", ivr.models._types.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("order_verification_failures", schema=None) as batch_op:
+        batch_op.create_index("ix_order_verification_failures_caller_at", ["caller", "at"], unique=False)
+        batch_op.create_index("ix_order_verification_failures_order_at", ["order_number", "at"], unique=False)
+
+
+def downgrade() -> None:
+    op.drop_table("order_verification_failures")
+    op.create_table(
+        "order_verification_failures",
+        sa.Column("phone", sa.String(length=20), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("phone", "day"),
+    )
