@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, insert, select, text
+from sqlalchemy import ColumnElement, delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from ivr.db import lock_names
 from ivr.models import OrderVerificationFailure
 from ivr.orders.http_source import HttpOrderSource
 from ivr.orders.source import DatabaseOrderSource, OrderSource
@@ -57,14 +57,10 @@ class GuessGuard:
     def lock(self, caller: str, order_number: str) -> None:
         """Serialise verifications of this caller and order number until the transaction ends.
 
-        Two simultaneous guesses must not both be checked against the same count. SQLite already
-        runs one writing webhook at a time (``BEGIN IMMEDIATE``); PostgreSQL takes transaction-scoped
-        advisory locks, always caller first, so two webhooks cannot wait on each other in a cycle.
+        Two simultaneous guesses must not both be checked against the same count; the caller is
+        always locked first.
         """
-        if self.session.get_bind().dialect.name != "postgresql":
-            return
-        for key in (f"caller:{caller}", f"order:{order_number}"):
-            self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(key)})
+        lock_names(self.session, f"order-caller:{caller}", f"order-number:{order_number}")
 
     def caller_failures(self, caller: str, now: datetime) -> int:
         """Failed verifications of ``caller`` (a number or ``withheld``) in the last 24 hours."""
@@ -83,11 +79,6 @@ class GuessGuard:
     def _count(self, which: ColumnElement[bool], now: datetime) -> int:
         query = select(func.count()).where(which, OrderVerificationFailure.at > now - WINDOW)
         return int(self.session.scalar(query) or 0)
-
-
-def _lock_key(name: str) -> int:
-    """A stable signed 64-bit advisory-lock key for ``name`` (the same in every process)."""
-    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
 
 
 def build_guard(services: Services) -> GuessGuard:

@@ -1,4 +1,5 @@
-"""abuse: failed order verifications per caller and order number over a rolling 24 h
+"""abuse: failed order verifications per caller and order number over a rolling 24 h; the caller
+of each callback request
 
 Revision ID: 0006
 Revises: 0004
@@ -29,9 +30,15 @@ def upgrade() -> None:
     with op.batch_alter_table("order_verification_failures", schema=None) as batch_op:
         batch_op.create_index("ix_order_verification_failures_caller_at", ["caller", "at"], unique=False)
         batch_op.create_index("ix_order_verification_failures_order_at", ["order_number", "at"], unique=False)
+    with op.batch_alter_table("callback_submissions", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("caller", sa.String(length=20), nullable=True))
+        batch_op.create_index("ix_callback_submissions_caller_at", ["caller", "at"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("callback_submissions", schema=None) as batch_op:
+        batch_op.drop_index("ix_callback_submissions_caller_at")
+        batch_op.drop_column("caller")
     op.drop_table("order_verification_failures")
     op.create_table(
         "order_verification_failures",
