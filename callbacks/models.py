@@ -75,15 +75,19 @@ Index("ix_callback_requests_dial_sid", CallbackRequest.dial_sid)
 
 
 class CallbackSubmission(Base):
-    """Every request made (accepted or refused), for per-number and global rate limits."""
+    """Every request made (accepted or refused), for the per-number, per-caller and global limits."""
 
     __tablename__ = "callback_submissions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: The number to call back.
     phone: Mapped[str] = mapped_column(String(20))
+    #: Who asked, on a call: the caller's number or ``withheld``; None for the API, CLI and agents.
+    caller: Mapped[str | None] = mapped_column(String(20))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     outcome: Mapped[str] = mapped_column(String(20))
 
 
 Index("ix_callback_submissions_phone_at", CallbackSubmission.phone, CallbackSubmission.at)
 Index("ix_callback_submissions_at", CallbackSubmission.at)
+Index("ix_callback_submissions_caller_at", CallbackSubmission.caller, CallbackSubmission.at)

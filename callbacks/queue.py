@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,11 +22,15 @@ from callbacks.models import (
 )
 from callbacks.policy import SLA, earliest_call_time, priority_for, schedule_of
 from callbacks.settings import Settings
+from ivr.db import lock_names
 from ivr.flows.steps import Event
 from ivr.history import get_or_create_customer, log_events
 from ivr.models import Interaction
+from ivr.phone import WITHHELD
 
 RECENT_CONTACTS = timedelta(days=7)
+#: Submission outcomes that mean "we will call": the per-caller limits count only these.
+ACCEPTED = ("created", "updated")
 
 
 class CallbackError(Exception):
@@ -53,11 +57,13 @@ class NewRequest:
     call_sid: str | None = None
     position_at: datetime | None = None
     priority: int = 0
+    #: Who asks, on a call: the caller's number or ``withheld`` (``ivr.phone.caller_key``).
+    caller: str | None = None
 
 
 @dataclass(frozen=True)
 class Submitted:
-    """The outcome: created, updated, rate_limited, busy (global limit) or no_opening."""
+    """The outcome: created, updated, rate_limited, caller_limited, busy (global limit), no_opening."""
 
     outcome: str
     request: CallbackRequest | None = None
@@ -66,24 +72,29 @@ class Submitted:
     @property
     def accepted(self) -> bool:
         """Whether the caller will be called back."""
-        return self.outcome in ("created", "updated")
+        return self.outcome in ACCEPTED
 
 
 def request_callback(session: Session, new: NewRequest, now: datetime, settings: Settings) -> Submitted:
-    """Queue a callback, or update the caller's open request; refuse floods with a clear outcome."""
+    """Queue a callback, or update the caller's open request; refuse floods with a clear outcome.
+
+    Three limits over the last hour: requests for one number (any outcome), accepted requests
+    from one calling number (or from all withheld callers together), and accepted new requests
+    overall, so that nobody can flood strangers or use up the capacity others need.
+    """
     hour_ago = now - timedelta(hours=1)
+    # Concurrent requests from one caller or for one number are checked one at a time.
+    callers = [f"callback-caller:{new.caller}"] if new.caller else []
+    lock_names(session, *callers, f"callback-number:{new.phone}")  # caller first, always
     existing = _open_request(session, new.phone)
-    per_number = (
-        session.scalar(
-            select(func.count()).where(
-                CallbackSubmission.phone == new.phone, CallbackSubmission.at > hour_ago
-            )
-        )
-        or 0
-    )
-    if per_number >= settings.per_number_per_hour:
+    if _submissions(session, hour_ago, CallbackSubmission.phone == new.phone) >= settings.per_number_per_hour:
         return _refuse(session, new, now, "rate_limited", existing)
-    total = session.scalar(select(func.count()).where(CallbackSubmission.at > hour_ago)) or 0
+    if new.caller:
+        limit = settings.withheld_per_hour if new.caller == WITHHELD else settings.per_caller_per_hour
+        from_caller = CallbackSubmission.caller == new.caller
+        if _submissions(session, hour_ago, from_caller, CallbackSubmission.outcome.in_(ACCEPTED)) >= limit:
+            return _refuse(session, new, now, "caller_limited", existing)
+    total = _submissions(session, hour_ago, CallbackSubmission.outcome == "created")
     if total >= settings.global_per_hour and existing is None:
         return _refuse(session, new, now, "busy", None)
     call_at = earliest_call_time(now, new.window, schedule_of(new.hours))
@@ -100,7 +111,7 @@ def request_callback(session: Session, new: NewRequest, now: datetime, settings:
     assert existing is not None  # the unique index guarantees one of the two
     if outcome == "updated":
         _update(existing, new, call_at, due, position)
-    session.add(CallbackSubmission(phone=new.phone, at=now, outcome=outcome))
+    session.add(CallbackSubmission(phone=new.phone, caller=new.caller, at=now, outcome=outcome))
     _log_on_call(
         session,
         new.call_sid,
@@ -182,10 +193,15 @@ def _update(
 def _refuse(
     session: Session, new: NewRequest, now: datetime, outcome: str, existing: CallbackRequest | None
 ) -> Submitted:
-    session.add(CallbackSubmission(phone=new.phone, at=now, outcome=outcome))
+    session.add(CallbackSubmission(phone=new.phone, caller=new.caller, at=now, outcome=outcome))
     _log_on_call(session, new.call_sid, "callback_refused", reason=outcome)
     session.flush()
     return Submitted(outcome, existing, existing.next_attempt_at if existing else None)
+
+
+def _submissions(session: Session, since: datetime, *where: ColumnElement[bool]) -> int:
+    """How many submissions matching ``where`` were made after ``since``."""
+    return session.scalar(select(func.count()).where(CallbackSubmission.at > since, *where)) or 0
 
 
 def _open_request(session: Session, phone: str) -> CallbackRequest | None:

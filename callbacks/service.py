@@ -9,6 +9,7 @@ from typing import Any
 from callbacks.numbers import NumberCheck, check_callback_number
 from callbacks.queue import NewRequest, Submitted, request_callback
 from callbacks.settings import Settings
+from ivr.phone import caller_key
 from ivr.services import Services, register_service
 
 
@@ -33,7 +34,8 @@ class CallbackService:
 
     def submit(self, phone: str, now: datetime, **fields: Any) -> Submitted:
         """Queue (or update) the caller's request; see ``request_callback`` for the outcomes."""
-        new = NewRequest(phone=phone, call_sid=self.services.call_sid, **fields)
+        caller = caller_key(self.services.caller)
+        new = NewRequest(phone=phone, call_sid=self.services.call_sid, caller=caller, **fields)
         return request_callback(self.services.session, new, now, self.settings)
 
 

@@ -16,6 +16,10 @@ class Settings:
     caller_id: str | None = None
     allowed_regions: tuple[str, ...] = ("DE",)
     per_number_per_hour: int = 3
+    #: Accepted requests one calling number may make per hour (for any numbers, its own included).
+    per_caller_per_hour: int = 3
+    #: Accepted requests all callers with a withheld caller ID may make together per hour.
+    withheld_per_hour: int = 5
     global_per_hour: int = 600
     claim_lease: timedelta = timedelta(seconds=60)
     dial_lease: timedelta = timedelta(minutes=15)
@@ -43,6 +47,8 @@ class Settings:
             caller_id=get("CALLER_ID", None),
             allowed_regions=tuple(regions),
             per_number_per_hour=int(get("PER_NUMBER_PER_HOUR", cls.per_number_per_hour)),
+            per_caller_per_hour=int(get("PER_CALLER_PER_HOUR", cls.per_caller_per_hour)),
+            withheld_per_hour=int(get("WITHHELD_PER_HOUR", cls.withheld_per_hour)),
             global_per_hour=int(get("GLOBAL_PER_HOUR", cls.global_per_hour)),
             claim_lease=timedelta(seconds=float(get("LEASE_SECONDS", 60))),
             dial_lease=timedelta(seconds=float(get("DIAL_LEASE_SECONDS", 900))),

@@ -109,6 +109,7 @@ def queue_offer() -> str:
                 language=lang,
                 position_at=since,
                 call_sid=form.get("CallSid"),
+                caller=number,  # the caller's own number: they count as its caller too
                 intent=known.get("intent"),
                 reason=known.get("intent"),
                 transcript=known.get("transcript"),

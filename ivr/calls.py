@@ -103,7 +103,8 @@ def continue_call(
         variables=copy.deepcopy(call.variables),
         counters=copy.deepcopy(call.counters),
     )
-    ctx = Context(flow, state, now or utcnow(), _services(session, config, call_sid, _caller_of(interaction)))
+    caller = normalize_phone(interaction.from_number, config["DEFAULT_REGION"])
+    ctx = Context(flow, state, now or utcnow(), _services(session, config, call_sid, caller))
     step = resume_flow(ctx, data)
     call.step += 1
     return _save(session, call, interaction, ctx, step, render)
@@ -183,11 +184,6 @@ def _load_call(session: Session, call_sid: str, lock: bool = False) -> Call | No
     if lock:  # serialise duplicate webhooks of one call (no-op on SQLite, which locks the file)
         query = query.with_for_update()
     return session.scalar(query)
-
-
-def _caller_of(interaction: Interaction) -> str | None:
-    number = interaction.from_number
-    return number if number and number.startswith("+") else None
 
 
 def _services(session: Session, config: dict[str, Any], call_sid: str, caller: str | None) -> Services:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -110,3 +111,21 @@ def transaction(session: Session) -> Iterator[Session]:
             raise
     for action in session.info.pop(_AFTER_COMMIT, []):
         action()
+
+
+def lock_names(session: Session, *names: str) -> None:
+    """Hold a lock on each name until the transaction ends: same-named checks run one at a time.
+
+    PostgreSQL takes transaction-scoped advisory locks (callers must lock names in one agreed
+    order, so two transactions never wait on each other in a cycle). SQLite needs nothing: a
+    writing unit of work (``transaction``) is already the only writer.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for name in names:
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(name)})
+
+
+def _lock_key(name: str) -> int:
+    """A stable signed 64-bit advisory-lock key for ``name`` (the same in every process)."""
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)

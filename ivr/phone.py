@@ -1,21 +1,56 @@
-"""Phone numbers: E.164 normalisation and masking for logs."""
+"""Phone numbers: E.164 normalisation, withheld caller IDs and masking for logs."""
 
 from __future__ import annotations
 
 import phonenumbers
 
+#: What Twilio (and carriers) send as ``From`` when the caller ID is withheld or unknown: the words,
+#: and Twilio's keypad spellings of them (+266696687 = "ANONYMOUS", +7378742833 = "RESTRICTED",
+#: +2562533 = "BLOCKED", +8656696 = "UNKNOWN", +86282452253 = "UNAVAILABLE").
+WITHHELD_CALLER_IDS = frozenset(
+    {
+        "anonymous",
+        "restricted",
+        "blocked",
+        "unknown",
+        "unavailable",
+        "private",
+        "withheld",
+        "+266696687",
+        "+7378742833",
+        "+2562533",
+        "+8656696",
+        "+86282452253",
+    }
+)
+
+#: The one shared key under which every caller without a usable caller ID is counted.
+WITHHELD = "withheld"
+
+
+def is_withheld(raw: str | None) -> bool:
+    """Whether ``raw`` (a webhook's ``From``) is a withheld or unknown caller ID rather than a number."""
+    return not raw or raw.strip().lower() in WITHHELD_CALLER_IDS
+
 
 def normalize_phone(raw: str | None, region: str = "DE") -> str | None:
-    """Return ``raw`` as E.164, or None when it is not a possible phone number."""
-    if not raw:
+    """Return ``raw`` as E.164, or None when it is not a possible phone number (or a withheld ID)."""
+    if is_withheld(raw):
         return None
+    assert raw is not None
     try:
         number = phonenumbers.parse(raw.strip(), region)
     except phonenumbers.NumberParseException:
         return None
     if not phonenumbers.is_possible_number(number):
         return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return None if is_withheld(e164) else e164
+
+
+def caller_key(caller: str | None) -> str:
+    """The key a caller is counted under for abuse limits: the E.164 number, or ``withheld``."""
+    return caller or WITHHELD
 
 
 def mask_phone(number: str | None) -> str:

@@ -1,10 +1,10 @@
-"""Orders as the shop reports them, and the per-phone count of failed verifications."""
+"""Orders as the shop reports them, and the failed verifications counted against guessing."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ivr.db import Base
@@ -54,10 +54,18 @@ Index("ix_orders_phone_ordered_at", Order.phone, Order.ordered_at)
 
 
 class OrderVerificationFailure(Base):
-    """Failed order verifications of one phone number on one (UTC) day, against guessing."""
+    """One failed order verification: counted per caller and per order number over a rolling 24 h."""
 
     __tablename__ = "order_verification_failures"
 
-    phone: Mapped[str] = mapped_column(String(20), primary_key=True)
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    failures: Mapped[int] = mapped_column(Integer, default=0)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The caller's E.164 number, or ``withheld`` for every caller without a usable caller ID.
+    caller: Mapped[str] = mapped_column(String(20))
+    #: The order number the caller tried (also one that does not exist: failures count alike).
+    order_number: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+_failure = OrderVerificationFailure
+Index("ix_order_verification_failures_caller_at", _failure.caller, _failure.at)
+Index("ix_order_verification_failures_order_at", _failure.order_number, _failure.at)

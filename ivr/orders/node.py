@@ -18,14 +18,13 @@ from ivr.flows.steps import CallerInput, Gather, Prompt
 from ivr.orders.prompts import OrderPrompts
 from ivr.orders.source import OrderInfo, SourceUnavailable, mask_order_number
 from ivr.orders.wording import compose_answer, compose_tracking, is_overdue, say_order_date
-from ivr.phone import mask_phone
-from ivr.readback import spell_number
+from ivr.phone import WITHHELD, caller_key, mask_phone
 
 log = logging.getLogger(__name__)
 
 ORDER_NUMBER = re.compile(r"^[0-9]{3,20}$")
 AGENT_WORDS = {"mitarbeiter", "mitarbeiterin", "mensch", "person", "agent", "operator", "kollege"}
-#: Per-call count of failed verifications (unknown numbers and wrong postal codes).
+#: Per-call count of failed verifications (postal codes that do not match, or an unknown number).
 FAILURES = "order_verification_failures"
 STATE = "order_lookup"
 #: Dates are spoken as the caller's calendar shows them (German market first).
@@ -43,7 +42,12 @@ class OrderStatusSpec(NodeSpec):
     attempts: int = Field(default=3, ge=1, le=5)
     postal_attempts: int = Field(default=2, ge=1, le=3)
     max_failures_per_call: int = Field(default=3, ge=1, le=10)
+    #: Per caller ID over a rolling 24 hours.
     max_failures_per_day: int = Field(default=10, ge=1, le=100)
+    #: Per order number over a rolling 24 hours, whatever the caller ID.
+    max_failures_per_order: int = Field(default=5, ge=1, le=100)
+    #: All callers without a usable caller ID together, over a rolling 24 hours.
+    max_failures_withheld: int = Field(default=5, ge=1, le=100)
     timeout: int = Field(default=6, ge=1, le=30)
 
 
@@ -53,7 +57,6 @@ class OrderStatusNode(Node):
 
     kind = "order_status"
     provides = frozenset({"order_date", "order_number"})
-    fills = {"prompts.not_found": frozenset({"spoken_number"})}
     Spec = OrderStatusSpec
     spec: OrderStatusSpec
     waits = True
@@ -62,8 +65,8 @@ class OrderStatusNode(Node):
     def enter(self, ctx: Context) -> Result:
         """Offer the caller's newest open order, or ask for an order number."""
         ctx.state.variables[STATE] = {"phase": "number", "tries": 0}
-        if self._locked(ctx):
-            return self._lock_out(ctx, "blocked")
+        if limit := self._caller_limit_hit(ctx):
+            return self._lock_out(ctx, "blocked", limit)
         caller = ctx.services.caller
         try:
             recent = ctx.services.get("orders").latest_open(caller) if caller else None
@@ -111,12 +114,16 @@ class OrderStatusNode(Node):
         if data.empty:
             return self._retry(ctx, p.no_input, p.ask_postal, limit=self.spec.postal_attempts)
         given = keyed if data.digits else spoken_digits(data.speech or "", ctx.state.language)
-        order = ctx.services.get("orders").find(st["number"])
+        number, guard = st["number"], ctx.services.get("order_guard")
+        guard.lock(caller_key(ctx.services.caller), number)  # counts below are final until commit
+        if limit := self._caller_limit_hit(ctx) or self._order_limit_hit(ctx, number):
+            return self._lock_out(ctx, "blocked", limit)
+        order = ctx.services.get("orders").find(number)
         if order is not None and given and _same_postal(given, order.postal_code):
             return self._answer(ctx, order, "postal_code")
         st = self._set(ctx, postal_failures=st.get("postal_failures", 0) + 1)
-        if self._fail_verification(ctx, "wrong postal code"):
-            return self._lock_out(ctx, "limit reached")
+        if limit := self._fail_verification(ctx, number):
+            return self._lock_out(ctx, "limit reached", limit)
         if st["postal_failures"] >= self.spec.postal_attempts:
             ctx.log(
                 "order_lookup",
@@ -168,40 +175,24 @@ class OrderStatusNode(Node):
     # --- steps ------------------------------------------------------------------------
 
     def _look_up(self, ctx: Context, number: str) -> Result:
-        """Find the order; reveal it only to a verified caller."""
-        if self._locked(ctx):
-            return self._lock_out(ctx, "blocked")
-        p = self.spec.prompts
+        """Find the order; reveal it only to a verified caller.
+
+        Until the caller is verified, an unknown number sounds exactly like a known one (the postal
+        code is asked for, then "cannot verify"), so the hotline is no oracle for order numbers.
+        """
+        if limit := self._caller_limit_hit(ctx):
+            return self._lock_out(ctx, "blocked", limit)
         order = ctx.services.get("orders").find(number)
-        if order is None:
-            ctx.log(
-                "order_lookup",
-                node=self.id,
-                order_number=number,
-                found=False,
-                verified=False,
-                answered="not found",
-            )
-            if self._fail_verification(ctx, "unknown order number"):
-                return self._lock_out(ctx, "limit reached")
-            spoken = spell_number(number, ctx.state.language)
-            return self._retry(ctx, p.not_found, p.ask_number, spoken_number=spoken)
         ctx.state.variables["order_number"] = number  # for the agent, should the caller need one
         self._set(ctx, number=number, postal_failures=0)
         caller = ctx.services.caller
-        if caller and order.phone == caller:
+        if order is not None and caller and order.phone == caller:
             return self._answer(ctx, order, "caller_id")
-        if not order.postal_code:
-            ctx.log(
-                "order_lookup",
-                node=self.id,
-                order_number=number,
-                verified=False,
-                answered="nothing",
-                reason="no way to verify",
-            )
-            return self._ask(ctx, "not_verified", p.not_verified)
-        return self._ask(ctx, "postal", p.ask_postal)
+        if order is None:
+            ctx.log("order_lookup", node=self.id, order_number=number, found=False, verified=False)
+        if limit := self._order_limit_hit(ctx, number):
+            return self._lock_out(ctx, "blocked", limit)
+        return self._ask(ctx, "postal", self.spec.prompts.ask_postal)
 
     def _answer(self, ctx: Context, order: OrderInfo, verified_by: str) -> Result:
         ctx.log(
@@ -255,13 +246,13 @@ class OrderStatusNode(Node):
         self._set(ctx, phase=phase, tries=0)
         return Wait(ctx.say(text), self._gather(ctx, None if phase in {"number", "postal"} else 1))
 
-    def _retry(self, ctx: Context, why: Text, ask: Text, limit: int | None = None, **values: Any) -> Result:
+    def _retry(self, ctx: Context, why: Text, ask: Text, limit: int | None = None) -> Result:
         """Explain and ask again, or hand over to an agent once the attempts are used up."""
         st = self._set(ctx, tries=self._state(ctx).get("tries", 0) + 1)
         if st["tries"] >= (limit or self.spec.attempts):
             ctx.log("route", node=self.id, next=self.spec.on_failure, reason="attempts used up")
             return Goto(self.spec.on_failure, ctx.say(self.spec.prompts.give_up))
-        return Wait(ctx.say(why, **values) + ctx.say(ask), self._gather(ctx, digits=None))
+        return Wait(ctx.say(why) + ctx.say(ask), self._gather(ctx, digits=None))
 
     def _reprompt(
         self, ctx: Context, data: CallerInput, menu: tuple[Prompt, ...], prompt_only: bool = False
@@ -283,39 +274,48 @@ class OrderStatusNode(Node):
         ctx.log("order_source_unavailable", node=self.id)
         return Goto(self.spec.on_failure, ctx.say(self.spec.prompts.unavailable))
 
-    def _locked(self, ctx: Context) -> bool:
+    def _caller_limit_hit(self, ctx: Context) -> str | None:
+        """``call``, ``caller`` or ``withheld`` when that limit is used up, else None."""
         if ctx.state.counters.get(FAILURES, 0) >= self.spec.max_failures_per_call:
-            return True
-        caller = ctx.services.caller
-        guard = ctx.services.get("order_guard")
-        return bool(caller) and guard.failures(caller, _today(ctx)) >= self.spec.max_failures_per_day
+            return "call"
+        key = caller_key(ctx.services.caller)
+        limit = self.spec.max_failures_withheld if key == WITHHELD else self.spec.max_failures_per_day
+        if ctx.services.get("order_guard").caller_failures(key, ctx.now) >= limit:
+            return "withheld" if key == WITHHELD else "caller"
+        return None
 
-    def _fail_verification(self, ctx: Context, reason: str) -> bool:
-        """Count a failed verification in the call and for the phone; True once a limit is hit."""
+    def _order_limit_hit(self, ctx: Context, number: str) -> str | None:
+        """``order`` once this order number failed too often (from any phone), else None."""
+        failures = ctx.services.get("order_guard").order_failures(number, ctx.now)
+        return "order" if failures >= self.spec.max_failures_per_order else None
+
+    def _fail_verification(self, ctx: Context, number: str) -> str | None:
+        """Count a failed verification for the call, the caller and the order; the limit it hit."""
         in_call = ctx.state.counters.get(FAILURES, 0) + 1
         ctx.state.counters[FAILURES] = in_call
-        caller = ctx.services.caller
-        today = ctx.services.get("order_guard").record_failure(caller, _today(ctx)) if caller else 0
-        ctx.log("order_verification_failed", node=self.id, reason=reason, in_call=in_call, today=today)
-        return in_call >= self.spec.max_failures_per_call or today >= self.spec.max_failures_per_day
+        ctx.services.get("order_guard").record_failure(caller_key(ctx.services.caller), number, ctx.now)
+        ctx.log("order_verification_failed", node=self.id, reason="not verified", in_call=in_call)
+        return self._caller_limit_hit(ctx) or self._order_limit_hit(ctx, number)
 
-    def _lock_out(self, ctx: Context, why: str) -> Result:
+    def _lock_out(self, ctx: Context, why: str, limit: str) -> Result:
+        """Stop lookups for this call, note a security event, and hand over to a person."""
         st = self._state(ctx)
-        caller = ctx.services.caller
         in_call = ctx.state.counters.get(FAILURES, 0)
         ctx.log(
             "security",
             node=self.id,
             threat="order_guessing",
             detail=why,
+            limit=limit,
             failures_in_call=in_call,
             order_number=mask_order_number(st.get("number")),
         )
         log.warning(
-            "order lookups stopped for call %s from %s (%s, %d failures in call)",
+            "order lookups stopped for call %s from %s (%s: %s limit, %d failures in call)",
             ctx.services.call_sid,
-            mask_phone(caller),
+            mask_phone(ctx.services.caller),
             why,
+            limit,
             in_call,
         )
         return Goto(self.spec.on_failure, ctx.say(self.spec.prompts.locked))

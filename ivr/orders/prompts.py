@@ -31,10 +31,6 @@ class OrderPrompts(BaseModel):
         "Das habe ich leider nicht als Bestellnummer erkannt. Sie besteht nur aus Ziffern.",
         "Sorry, that did not sound like an order number. It has digits only.",
     )
-    not_found: Text = _t(
-        "Zur Nummer {spoken_number} finde ich leider keine Bestellung.",
-        "Sorry, I cannot find an order with the number {spoken_number}.",
-    )
     ask_postal: Text = _t(
         "Zur Sicherheit: Bitte tippen Sie die Postleitzahl der Lieferadresse ein.",
         "For your security, please key in the postal code of the delivery address.",

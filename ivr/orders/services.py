@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import date
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from ivr.db import lock_names
 from ivr.models import OrderVerificationFailure
 from ivr.orders.http_source import HttpOrderSource
-from ivr.orders.importer import dialect_insert
 from ivr.orders.source import DatabaseOrderSource, OrderSource
 from ivr.services import Services
 
@@ -44,31 +44,41 @@ def build_source(services: Services) -> OrderSource:
     return DatabaseOrderSource(services.session)
 
 
+#: Failed verifications count for this long (a rolling window, not calendar days).
+WINDOW = timedelta(hours=24)
+
+
 class GuessGuard:
-    """Counts failed order verifications per phone and day, shared by all calls and workers."""
+    """Failed order verifications per caller and per order number, shared by all calls and workers."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def failures(self, phone: str, day: date) -> int:
-        """Failed verifications of ``phone`` on ``day``."""
-        return (
-            self.session.scalar(
-                select(OrderVerificationFailure.failures).where(
-                    OrderVerificationFailure.phone == phone, OrderVerificationFailure.day == day
-                )
-            )
-            or 0
-        )
+    def lock(self, caller: str, order_number: str) -> None:
+        """Serialise verifications of this caller and order number until the transaction ends.
 
-    def record_failure(self, phone: str, day: date) -> int:
-        """Count one more failure (atomically, workers may race) and return the day's total."""
+        Two simultaneous guesses must not both be checked against the same count; the caller is
+        always locked first.
+        """
+        lock_names(self.session, f"order-caller:{caller}", f"order-number:{order_number}")
+
+    def caller_failures(self, caller: str, now: datetime) -> int:
+        """Failed verifications of ``caller`` (a number or ``withheld``) in the last 24 hours."""
+        return self._count(OrderVerificationFailure.caller == caller, now)
+
+    def order_failures(self, order_number: str, now: datetime) -> int:
+        """Failed verifications of ``order_number``, by any caller, in the last 24 hours."""
+        return self._count(OrderVerificationFailure.order_number == order_number, now)
+
+    def record_failure(self, caller: str, order_number: str, now: datetime) -> None:
+        """Count one failed verification (and drop the caller's failures that no longer count)."""
         row = OrderVerificationFailure
-        insert = dialect_insert(self.session)(row).values(phone=phone, day=day, failures=1)
-        stmt = insert.on_conflict_do_update(
-            index_elements=["phone", "day"], set_={"failures": row.failures + 1}
-        ).returning(row.failures)
-        return int(self.session.execute(stmt).scalar_one())
+        self.session.execute(delete(row).where(row.caller == caller, row.at <= now - WINDOW))
+        self.session.execute(insert(row).values(caller=caller, order_number=order_number, at=now))
+
+    def _count(self, which: ColumnElement[bool], now: datetime) -> int:
+        query = select(func.count()).where(which, OrderVerificationFailure.at > now - WINDOW)
+        return int(self.session.scalar(query) or 0)
 
 
 def build_guard(services: Services) -> GuessGuard:

@@ -395,6 +395,54 @@ def test_global_limit_during_the_queue_offer_keeps_the_caller_waiting(
     assert [r["phone"] for r in queue(runner)] == ["+4915100000001"]
 
 
+def ask_for_callback_to(caller: Phone, number: str) -> None:
+    """Main menu → 3 → another number → key it in → confirm → as soon as possible."""
+    caller.dial()
+    caller.press("3")
+    if "Rückrufnummer mit Vorwahl" not in caller.heard:  # a caller ID to confirm first
+        caller.press("2")
+    caller.press(f"{number}#")
+    caller.press("1")
+    caller.press("1")
+
+
+def test_one_caller_cannot_flood_strangers_with_callbacks(app, phone, runner) -> None:
+    strangers = ["030 1234567", "030 2345678", "030 3456789", "030 4567890"]
+    for number in strangers[:3]:
+        ask_for_callback_to(phone(CALLER), number)
+    caller = phone(CALLER)
+    ask_for_callback_to(caller, strangers[3])
+    assert caller.heard.startswith("Leider können wir gerade keine weiteren Rückrufwünsche annehmen.")
+    assert "nach dem Signalton" in caller.heard  # the message box instead
+    assert [r["phone"] for r in queue(runner)] == ["+49301234567", "+49302345678", "+49303456789"]
+    other = phone("+4915100000001")  # someone else may still ask for that number
+    ask_for_callback_to(other, strangers[3])
+    assert other.heard.startswith("Vielen Dank. Wir rufen Sie")
+    assert len(queue(runner)) == 4
+
+
+def test_callers_with_a_withheld_number_share_one_limit(app, phone, runner) -> None:
+    app.config["CALLBACK_WITHHELD_PER_HOUR"] = 2
+    ask_for_callback_to(phone("anonymous"), "030 1234567")
+    ask_for_callback_to(phone("+266696687"), "030 2345678")
+    caller = phone("")
+    ask_for_callback_to(caller, "030 3456789")
+    assert caller.heard.startswith("Leider können wir gerade keine weiteren Rückrufwünsche annehmen.")
+    assert len(queue(runner)) == 2
+    ask_for_callback(phone(CALLER))  # a caller with a number is not affected
+    assert len(queue(runner)) == 3
+
+
+def test_a_refused_flood_does_not_use_up_the_global_limit(app, phone, runner) -> None:
+    app.config["CALLBACK_GLOBAL_PER_HOUR"] = 2
+    for _ in range(6):  # one request and two updates accepted, then refused as a flood
+        ask_for_callback(phone(CALLER))
+    caller = phone("+4915100000001")
+    ask_for_callback(caller)
+    assert caller.heard.startswith("Vielen Dank. Wir rufen Sie")
+    assert sorted(r["phone"] for r in queue(runner)) == ["+4915100000001", CALLER]
+
+
 def test_callback_intent_takes_reason_and_transcript_from_what_was_said(phone, runner) -> None:
     caller = phone(CALLER)
     caller.dial()

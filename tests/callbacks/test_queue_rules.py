@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,6 +16,7 @@ from callbacks.numbers import check_callback_number
 from callbacks.policy import next_attempt_after_failure, schedule_of
 from callbacks.queue import NewRequest, cancel_request, list_queue, request_callback
 from callbacks.settings import Settings
+from ivr.db import transaction
 from ivr.history import get_or_create_customer
 from ivr.models import Interaction
 from tests.callbacks.conftest import OFFICE, TUESDAY_10
@@ -185,3 +188,46 @@ def test_global_limit_refuses_new_numbers_but_lets_waiting_callers_update(sessio
     assert outcomes == ["created", "created", "created", "busy"]
     assert ask(session, phone="+4915100000000", settings=settings)[0] == "updated"
     assert len(list_queue(session)) == 3
+
+
+def test_per_caller_limit_counts_every_number_one_caller_asks_for(session: Session) -> None:
+    strangers = [f"+491510000000{i}" for i in range(4)]
+    outcomes = [ask(session, phone=p, caller=PHONE)[0] for p in strangers]
+    assert outcomes == ["created", "created", "created", "caller_limited"]
+    assert ask(session, phone=strangers[3], caller="+4917600000001")[0] == "created"  # someone else may
+    assert ask(session, phone="+4915100000009", at=TUESDAY_10 + timedelta(minutes=61), caller=PHONE)[0] == (
+        "created"  # an hour later
+    )
+
+
+def test_withheld_callers_share_one_limit(session: Session) -> None:
+    settings = Settings(withheld_per_hour=2)
+    outcomes = [
+        ask(session, phone=f"+491510000000{i}", caller="withheld", settings=settings)[0] for i in range(3)
+    ]
+    assert outcomes == ["created", "created", "caller_limited"]
+
+
+def test_refused_requests_do_not_use_up_the_global_limit(session: Session) -> None:
+    settings = Settings(global_per_hour=2)
+    outcomes = [ask(session, at=TUESDAY_10 + timedelta(minutes=m), settings=settings)[0] for m in range(6)]
+    assert outcomes == ["created", "updated", "updated", "rate_limited", "rate_limited", "rate_limited"]
+    assert ask(session, phone="+4915100000001", settings=settings)[0] == "created"
+    assert ask(session, phone="+4915100000002", settings=settings)[0] == "busy"  # two new ones: full
+
+
+def test_simultaneous_requests_from_one_caller_respect_its_limit(sessions: sessionmaker[Session]) -> None:
+    start = threading.Barrier(6)
+
+    def request(i: int) -> str:
+        with sessions() as session:
+            start.wait()
+            with transaction(session):
+                new = NewRequest(phone=f"+491510000000{i}", caller=PHONE)
+                return request_callback(session, new, TUESDAY_10, Settings()).outcome
+
+    with ThreadPoolExecutor(6) as pool:
+        outcomes = list(pool.map(request, range(6)))
+    assert sorted(outcomes) == ["caller_limited"] * 3 + ["created"] * 3
+    with sessions() as session:
+        assert len(list_queue(session)) == 3

@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr.flows.store import publish_flow
+from ivr.models import Interaction, InteractionEvent
 from ivr.orders.importer import parse_order, upsert_orders
 
 CALLER = "+4915112345678"
@@ -78,3 +80,16 @@ def create_order(session: Session) -> Callable[..., dict[str, Any]]:
         return record
 
     return create
+
+
+def history_events(session: Session, call_sid: str, kind: str) -> list[dict[str, Any]]:
+    """The data of the call's history events of one kind, oldest first."""
+    session.rollback()  # end any earlier read: a new snapshot sees what the webhooks committed
+    interaction = session.scalar(select(Interaction).where(Interaction.call_sid == call_sid))
+    assert interaction is not None
+    query = (
+        select(InteractionEvent.data)
+        .where(InteractionEvent.interaction_id == interaction.id, InteractionEvent.kind == kind)
+        .order_by(InteractionEvent.id)
+    )
+    return [dict(data) for data in session.scalars(query)]

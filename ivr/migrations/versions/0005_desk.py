@@ -1,6 +1,6 @@
 """desk: users, presence log, sign-in attempts, routing tasks
 
-Revision ID: 0011
+Revision ID: 0005
 Revises: 0004
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import ivr.models._types
 from sqlalchemy.dialects import postgresql
 
-revision = "0011"
+revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
