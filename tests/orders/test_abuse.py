@@ -21,7 +21,7 @@ pytestmark = pytest.mark.usefixtures("orders_app")
 #: Withheld caller IDs as Twilio sends them (the words and their keypad spellings).
 WITHHELD_IDS = ["anonymous", "+266696687", "restricted", "unavailable", "", "+8656696", "+86282452253"]
 LOCKED = "Weitere Auskünfte zu Bestellungen kann ich Ihnen am Telefon leider nicht geben"
-NOT_VERIFIED = "keine Auskunft geben. Drücken Sie die 0"
+NOT_VERIFIED = "keine Auskunft geben. Ein Mitarbeiter hilft Ihnen gern weiter: Drücken Sie die 0"
 WRONG_POSTAL = "Die Postleitzahl passt leider nicht zur Bestellung"
 
 

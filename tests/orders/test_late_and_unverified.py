@@ -93,11 +93,13 @@ def test_delayed_order_with_a_past_date_promises_no_date(phone, create_order):
 
 
 def _not_verified(phone, create_order):
-    create_order("4711", postal_code="")  # no way to verify a stranger
+    create_order("4711", postal_code="10115")
     caller = phone(STRANGER)
     caller.dial()
     caller.press("1")
     caller.press("4711#")
+    caller.press("99999#")  # two wrong postal codes: nothing is revealed
+    caller.press("88888#")
     assert "keine Auskunft geben" in caller.heard
     return caller
 
