@@ -22,6 +22,7 @@ from callbacks.prompts import spoken_time, text
 from callbacks.queue import NewRequest, request_callback
 from callbacks.settings import Settings
 from ivr.db import unit_of_work
+from ivr.desk.routing import standing
 from ivr.flows.steps import Prompt
 from ivr.flows.store import flow_by_id
 from ivr.models import Call, Interaction
@@ -68,6 +69,10 @@ def queue_wait() -> str:
     average = _int(form.get("AvgQueueTime")) or 0
     estimate = max(average - waited, position * settings.handle_seconds // 2, 60)
     with unit_of_work() as session:
+        # Our routing order (priority, then arrival) and agents on duty, when we route this queue.
+        ours = standing(session, form.get("CallSid", ""), _now(), settings.handle_seconds)
+        if ours is not None:
+            position, estimate = ours.position, ours.estimate_seconds
         call = session.scalar(select(Call).where(Call.call_sid == form.get("CallSid", "")))
         lang = call.language if call else "de"
         number = callbacks.service.CallbackService.check_number(current_app.config, form.get("From"))

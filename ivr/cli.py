@@ -50,6 +50,7 @@ def serve(port: int, host: str) -> None:
         raise click.ClickException(str(exc)) from None
     for note in notes:
         click.echo(note)
+    click.echo(_install_front_end())
     click.echo(f"Twilio voice webhook: POST http://{host}:{port}/twilio/voice")
     os.execvp(
         sys.executable,
@@ -66,6 +67,18 @@ def serve(port: int, host: str) -> None:
             "wsgi:app",
         ],
     )
+
+
+def _install_front_end() -> str:
+    """The console's pinned npm packages (the softphone SDK); a failure only disables the softphone."""
+    import subprocess
+
+    from ivr.desk.softphone import install_sdk
+
+    try:
+        return install_sdk()
+    except (OSError, subprocess.CalledProcessError) as exc:
+        return f"could not install the softphone SDK ({exc}); agents' phones still ring"
 
 
 @main.group()

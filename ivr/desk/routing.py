@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from ivr.desk.models import Task, User
@@ -279,3 +279,58 @@ def _log(session: Session, task: Task, kind: str, **data: Any) -> None:
 
 def _seconds(delta: timedelta) -> int:
     return max(0, int(delta.total_seconds()))
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where a waiting caller stands: what they hear (§115 TKG asks for the expected wait)."""
+
+    position: int
+    agents: int
+    estimate_seconds: int
+
+
+def standing(session: Session, call_sid: str, now: datetime, default_handle: int) -> Standing | None:
+    """The caller's place in our routing order, the agents who could take them, the expected wait."""
+    task = session.scalar(select(Task).where(Task.call_sid == call_sid))
+    if task is None or task.status not in QUEUED:
+        return None
+    ahead = session.scalar(
+        select(func.count())
+        .select_from(Task)
+        .where(
+            Task.status.in_(QUEUED),
+            Task.queue == task.queue,
+            Task.language == task.language,
+            Task.id != task.id,
+            (Task.priority > task.priority)
+            | ((Task.priority == task.priority) & (Task.arrived_at < task.arrived_at))
+            | ((Task.priority == task.priority) & (Task.arrived_at == task.arrived_at) & (Task.id < task.id)),
+        )
+    )
+    on_duty = [
+        u
+        for u in session.scalars(
+            select(User).where(
+                User.disabled.is_(False), User.activity.in_(("available", "offered", "busy", "wrapup"))
+            )
+        )
+        if _serves(u, task)
+    ]
+    handle = _recent_handle_seconds(session, task.queue, now) or default_handle
+    position = (ahead or 0) + 1
+    estimate = position * handle // max(1, len(on_duty)) if on_duty else position * handle
+    return Standing(position, len(on_duty), max(60, estimate))
+
+
+def _recent_handle_seconds(session: Session, queue: str, now: datetime) -> int | None:
+    """Mean talk time of the queue's calls in the last 24 hours (None without enough of them)."""
+    rows = session.execute(
+        select(Task.connected_at, Task.ended_at).where(
+            Task.queue == queue, Task.status == "completed", Task.ended_at >= now - timedelta(hours=24)
+        )
+    ).all()
+    talks = [(end - start).total_seconds() for start, end in rows if start and end]
+    if len(talks) < 5:
+        return None
+    return int(sum(talks) / len(talks))

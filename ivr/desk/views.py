@@ -16,9 +16,11 @@ from flask import (
     abort,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
+    send_file,
     session,
     stream_with_context,
     url_for,
@@ -34,8 +36,10 @@ from ivr.desk.forms import CodeForm, EmptyForm, PresenceForm, SignInForm, Wrapup
 from ivr.desk.i18n import gettext as _
 from ivr.desk.models import Task, User
 from ivr.desk.presence import PresenceError, choose_activity
+from ivr.desk.routing import client_identity
 from ivr.desk.screen import call_screen, current_task, fingerprint
 from ivr.desk.service import run_dispatch
+from ivr.desk.softphone import SDK, TOKEN_TTL, SoftphoneSettings, access_token
 from ivr.desk.users import check_credentials, check_totp, record_sign_in, sign_in_blocked
 from ivr.desk.wrapup import WrapupError, dispositions, record_wrapup
 
@@ -160,6 +164,7 @@ def home() -> ResponseReturnValue:
         queue=queue,
         sign_out=EmptyForm(),
         call=_call_panel(get_session(), user),
+        softphone=SoftphoneSettings.from_config(current_app.config) is not None and SDK.exists(),
     )
 
 
@@ -271,6 +276,26 @@ def presence() -> ResponseReturnValue:
     else:
         flash(_("The form had expired; please try again."), "error")
     return redirect(url_for("desk.home"))
+
+
+@bp.get("/softphone/token")
+@auth.role_required("agent")
+def softphone_token() -> ResponseReturnValue:
+    """An access token for the agent's browser softphone (404 when none is configured)."""
+    settings = SoftphoneSettings.from_config(current_app.config)
+    if settings is None:
+        return jsonify(error="the softphone is not configured"), 404
+    user = cast(User, current_user)
+    return jsonify(identity=client_identity(user.id), token=access_token(settings, user), ttl=TOKEN_TTL)
+
+
+@bp.get("/vendor/twilio.min.js")
+@auth.role_required("agent")
+def voice_sdk() -> ResponseReturnValue:
+    """The Twilio Voice JS SDK as installed from the npm lock file."""
+    if not SDK.exists():
+        abort(404)
+    return send_file(SDK, mimetype="text/javascript", max_age=3600)
 
 
 @bp.get("/language/<code>")

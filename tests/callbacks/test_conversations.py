@@ -12,8 +12,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
+from sqlalchemy import select
 
 from ivr.cli import main
+from ivr.db import session_factory, transaction
+from ivr.desk import routing
+from ivr.desk.models import Task
 from ivr.simulator import Phone
 from tests.conftest import CLOSED_HOURS, OPEN_HOURS, twiml
 
@@ -200,8 +204,9 @@ def test_out_of_hours_before_a_holiday_skips_it(app, phone, runner) -> None:
 def hold_music(
     twilio_post: Callable[..., Any], caller: Phone, position: int, waited: int, average: int = 0
 ) -> Any:
-    """Twilio fetches the queue's wait URL for a caller waiting in <Enqueue>."""
+    """Twilio fetches the queue's wait URL for a caller waiting in <Enqueue> behind others."""
     assert caller.turn is not None and caller.turn.verb == "Enqueue"
+    callers_ahead(caller, position - 1)
     return twiml(
         twilio_post(
             caller.turn.attrs["waitUrl"],
@@ -216,6 +221,17 @@ def hold_music(
             CurrentQueueSize=str(position),
         )
     )
+
+
+def callers_ahead(caller: Phone, count: int) -> None:
+    """Put ``count`` callers ahead of ``caller`` in routing's queue (they came earlier)."""
+    app = caller.transport.app  # type: ignore[attr-defined]
+    with session_factory(app)() as session, transaction(session):
+        task = session.scalar(select(Task).where(Task.call_sid == caller.call_sid))
+        assert task is not None
+        for n in range(count):
+            earlier = task.arrived_at - timedelta(minutes=count - n)
+            routing.enqueue(session, f"CA{n:032d}", task.queue, task.language, earlier)
 
 
 def said(root: Any) -> str:
@@ -252,7 +268,8 @@ def test_waiting_caller_hears_position_and_wait_without_offer_below_threshold(
     caller = phone(CALLER)
     enqueue(caller)
     wait = hold_music(twilio_post, caller, position=2, waited=30)
-    assert said(wait) == "Sie sind an Position 2. Die Wartezeit beträgt etwa 5 Minuten."
+    # Nobody on duty: one caller ahead and this one, five minutes each (the default handle time).
+    assert said(wait) == "Sie sind an Position 2. Die Wartezeit beträgt etwa 10 Minuten."
     assert wait.find("Gather") is None
     assert wait.find("Play") is not None  # and the hold music goes on
     assert queue(runner) == []
@@ -269,7 +286,7 @@ def test_long_wait_offer_keeps_the_callers_place(app, phone, twilio_post, runner
 
     set_clock(app, OPEN_HOURS + timedelta(minutes=10))
     wait = hold_music(twilio_post, early, position=3, waited=600, average=900)
-    assert "Sie sind an Position 3. Die Wartezeit beträgt etwa 8 Minuten." in said(wait)
+    assert "Sie sind an Position 3. Die Wartezeit beträgt etwa 15 Minuten." in said(wait)
     assert (
         f"Wenn wir Sie unter der Nummer {SPOKEN_CALLER} zurückrufen sollen, drücken Sie die 1. "
         "Sie behalten Ihren Platz in der Warteschlange."

@@ -128,3 +128,25 @@ def test_presence_changes_are_logged_for_utilisation(phone, fake, available_agen
         select(AgentActivity.activity).where(AgentActivity.user_id == agent["id"]).order_by(AgentActivity.id)
     ).all()
     assert logged == ["available", "offered", "busy", "wrapup"]
+
+
+def test_waiting_callers_hear_their_place_in_our_order_and_the_expected_wait(
+    phone, fake, create_user, twilio_post, session
+):
+    create_user("off@shop.example", skills=("service",))  # on duty later, not now
+    first, second = phone(CALLER), phone("+4915199999999")
+    for caller in (first, second):
+        caller.dial()
+        caller.press("0")
+    wait = twiml(
+        twilio_post(
+            "/callbacks/queue/wait",
+            CallSid=second.call_sid,
+            From=second.from_number,
+            QueuePosition="1",
+            QueueTime="30",
+        )
+    )
+    said = " ".join(s.text or "" for s in wait.iter("Say"))
+    assert "Sie sind an Position 2." in said  # our routing order, not Twilio's FIFO number
+    assert "etwa 10 Minuten" in said  # two callers ahead of nobody on duty: 2 × 5 minutes
