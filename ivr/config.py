@@ -12,6 +12,10 @@ from ivr.models._types import utcnow
 TOKEN_FILE = "twilio_auth_token"
 
 
+class ConfigError(ValueError):
+    """A setting that would make the service unsafe or unusable; stops start-up with its message."""
+
+
 def load_config(instance_path: str) -> dict[str, Any]:
     """Read the service configuration from environment variables."""
     env = os.environ
@@ -19,7 +23,7 @@ def load_config(instance_path: str) -> dict[str, Any]:
     return {
         "DATABASE_URL": env.get("IVR_DATABASE_URL") or f"sqlite:///{instance / 'hotline.db'}",
         "TWILIO_ACCOUNT_SID": env.get("TWILIO_ACCOUNT_SID", "AC" + "0" * 32),
-        "TWILIO_AUTH_TOKEN": env.get("TWILIO_AUTH_TOKEN") or instance_auth_token(instance),
+        "TWILIO_AUTH_TOKEN": auth_token(env.get("TWILIO_AUTH_TOKEN"), instance),
         "TWILIO_API_BASE_URL": env.get("TWILIO_API_BASE_URL"),
         "PUBLIC_URL": (env.get("IVR_PUBLIC_URL") or "").rstrip("/") or None,
         "FALLBACK_NUMBER": env.get("IVR_FALLBACK_NUMBER"),
@@ -44,6 +48,16 @@ def load_config(instance_path: str) -> dict[str, Any]:
         # The clock the flows see (opening hours); tests replace it.
         "CLOCK": utcnow,
     }
+
+
+def auth_token(configured: str | None, instance: Path) -> str:
+    """The webhook signing key (also the REST password): the configured one, or the instance's."""
+    if configured is None or configured == "":
+        return instance_auth_token(instance)
+    token = configured.strip()
+    if not token:  # a blank key would let anyone sign webhooks with it
+        raise ConfigError("TWILIO_AUTH_TOKEN is blank; set your Twilio auth token or unset the variable")
+    return token
 
 
 def instance_auth_token(instance: Path) -> str:

@@ -143,16 +143,22 @@ def test_recorded_answer_is_recognised_with_vosk_and_the_flow_goes_on(phone, med
     assert MediaHost.seen == [urlsplit(media_host).path] * 2  # retried once after the 404
 
 
-def test_recording_on_a_foreign_host_is_refused_and_logged(phone, vosk_app, history, caplog):
+@pytest.mark.parametrize(
+    ("host", "shown"),
+    [
+        ("attacker.example", "attacker.example"),
+        ("127.0.0.1\\.twilio.com", "127.0.0.1"),  # requests would send it to 127.0.0.1
+        ("api.twilio.com:abc", "an unparsable URL"),  # used to end the call with an error
+    ],
+)
+def test_recording_on_a_foreign_host_is_refused_and_logged(phone, vosk_app, history, caplog, host, shown):
     caller = phone()
     caller.dial()
     with caplog.at_level(logging.WARNING):
-        turn = caller.record("https://attacker.example/2010-04-01/Accounts/AC0/Recordings/RE1")
+        turn = caller.record(f"https://{host}/2010-04-01/Accounts/AC0/Recordings/RE1")
     assert caller.heard.startswith("Das habe ich leider nicht verstanden.")
     assert turn.verb == "Record"
-    assert any(
-        "refused RecordingUrl on foreign host attacker.example" in r.getMessage() for r in caplog.records
-    )
+    assert any(f"refused RecordingUrl on foreign host {shown} " in r.getMessage() for r in caplog.records)
     caller.hang_up()
     [entry] = history()
     assert events(entry, "security") == [
