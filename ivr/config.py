@@ -43,6 +43,11 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "RECORDING_HOSTS": [h.strip() for h in env.get("IVR_RECORDING_HOSTS", "").split(",") if h.strip()],
         # A twilio.http.HttpClient for the REST client; tests inject one.
         "TWILIO_HTTP_CLIENT": None,
+        # Request bodies: Twilio's webhooks are a few KB, an orders upload of 1000 orders ~0.5 MB.
+        # Larger bodies are answered 413 before they are read (ivr/limits.py).
+        "MAX_CONTENT_LENGTH": int(env.get("IVR_MAX_BODY_BYTES", str(1024 * 1024))),
+        "MAX_FORM_MEMORY_SIZE": 64 * 1024,
+        "MAX_FORM_PARTS": 200,
         "FLOW_NAME": env.get("IVR_FLOW", "hotline"),
         "SECRET_KEY": env.get("IVR_SECRET_KEY") or instance_secret(instance, "secret_key"),
         # The clock the flows see (opening hours); tests replace it.
