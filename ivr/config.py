@@ -10,6 +10,8 @@ from typing import Any
 from ivr.models._types import utcnow
 
 TOKEN_FILE = "twilio_auth_token"
+#: Request bodies: Twilio's webhooks are a few KB, an orders upload of 1000 orders ~0.5 MB.
+DEFAULT_MAX_BODY = 1024 * 1024
 
 
 class ConfigError(ValueError):
@@ -43,9 +45,8 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "RECORDING_HOSTS": [h.strip() for h in env.get("IVR_RECORDING_HOSTS", "").split(",") if h.strip()],
         # A twilio.http.HttpClient for the REST client; tests inject one.
         "TWILIO_HTTP_CLIENT": None,
-        # Request bodies: Twilio's webhooks are a few KB, an orders upload of 1000 orders ~0.5 MB.
-        # Larger bodies are answered 413 before they are read (ivr/limits.py).
-        "MAX_CONTENT_LENGTH": int(env.get("IVR_MAX_BODY_BYTES", str(1024 * 1024))),
+        # Larger bodies are answered 413 before they are read (ivr/limits.py, ivr/serving.py).
+        "MAX_CONTENT_LENGTH": int(env.get("IVR_MAX_BODY_BYTES", str(DEFAULT_MAX_BODY))),
         "MAX_FORM_MEMORY_SIZE": 64 * 1024,
         "MAX_FORM_PARTS": 200,
         "FLOW_NAME": env.get("IVR_FLOW", "hotline"),
