@@ -22,4 +22,7 @@ keepalive = 5
 preload_app = True
 timeout = 30
 graceful_timeout = 10
+# gunicorn's control socket ($HOME/.gunicorn/gunicorn.ctl) is unused here, and several instances
+# on one machine would share its path.
+control_socket_disable = True
 accesslog = os.environ.get("IVR_ACCESS_LOG", "-")

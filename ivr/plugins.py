@@ -10,7 +10,7 @@ from flask import Blueprint
 # --- capability imports (node kinds, services, models) ---
 from ivr import callback_views, callbacks_api
 from ivr.orders import api as orders_api
-from ivr.understanding import streams as speech_streams  # noqa: F401  (the media websocket)
+from ivr.understanding import streams as speech_streams  # noqa: F401  (the media websocket, stream mode only)
 from ivr.understanding import views as speech_views
 
 

