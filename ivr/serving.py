@@ -72,15 +72,25 @@ class BufferingThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn shi
         self.keepalived_conns.remove(conn)
         self.watch(conn)
 
-    def watch(self, conn: TConn) -> None:
+    def finish_request(self, conn: TConn, fs: Any) -> None:
+        """After a response: a next request already read ahead (pipelined) must arrive in full, too."""
+        reuse = self.alive and not self.cfg.is_ssl and not fs.cancelled() and fs.exception() is None
+        parser = getattr(conn, "parser", None)
+        if reuse and fs.result() is True and parser is not None and parser.unreader.buf.getvalue():
+            self.watch(conn, parser.unreader.take_buffered())
+            return
+        super().finish_request(conn, fs)
+
+    def watch(self, conn: TConn, data: bytes = b"") -> None:
         """Collect the request's bytes in the event loop until it is complete."""
         conn.sock.setblocking(False)
         self.arriving[conn] = Arrival(deadline=time.monotonic() + self.header_timeout)
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_request_bytes, conn))
+        if data:
+            self.arrived(conn, data)
 
     def on_request_bytes(self, conn: TConn, client: Any) -> None:
-        """Read what arrived; hand the request to a thread once it is complete."""
-        arrival = self.arriving[conn]
+        """Read what arrived on the socket."""
         try:
             chunk = conn.sock.recv(RECV_BYTES)
         except (BlockingIOError, InterruptedError):
@@ -90,6 +100,11 @@ class BufferingThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn shi
         if not chunk:  # the client went away
             self.drop(conn)
             return
+        self.arrived(conn, chunk)
+
+    def arrived(self, conn: TConn, chunk: bytes) -> None:
+        """Add bytes to the request; hand it to a thread once it is complete."""
+        arrival = self.arriving[conn]
         arrival.data += chunk
         if not arrival.headers_done and b"\r\n\r\n" in arrival.data:
             arrival.headers_done = True
