@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,7 @@ def load_config(instance_path: str) -> dict[str, Any]:
         # A twilio.http.HttpClient for the REST client; tests inject one.
         "TWILIO_HTTP_CLIENT": None,
         # Larger bodies are answered 413 before they are read (ivr/limits.py, ivr/serving.py).
-        "MAX_CONTENT_LENGTH": int(env.get("IVR_MAX_BODY_BYTES", str(DEFAULT_MAX_BODY))),
+        "MAX_CONTENT_LENGTH": positive_int(env, "IVR_MAX_BODY_BYTES", DEFAULT_MAX_BODY),
         "MAX_FORM_MEMORY_SIZE": 64 * 1024,
         "MAX_FORM_PARTS": 200,
         "FLOW_NAME": env.get("IVR_FLOW", "hotline"),
@@ -54,6 +55,20 @@ def load_config(instance_path: str) -> dict[str, Any]:
         # The clock the flows see (opening hours); tests replace it.
         "CLOCK": utcnow,
     }
+
+
+def positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    """An integer setting above zero, or a ConfigError naming the variable."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be above zero")
+    return value
 
 
 def auth_token(configured: str | None, instance: Path) -> str:

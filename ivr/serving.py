@@ -22,7 +22,7 @@ from typing import Any
 
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
-from ivr.config import DEFAULT_MAX_BODY
+from ivr.config import DEFAULT_MAX_BODY, positive_int
 
 #: Headers larger than this are gunicorn's to refuse (431/400): hand them over unfinished.
 MAX_HEADER_BYTES = 64 * 1024
@@ -46,7 +46,7 @@ class BufferingThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn shi
         super().__init__(*args, **kwargs)
         self.header_timeout = float(os.environ.get("IVR_HEADER_TIMEOUT", "10"))
         self.body_timeout = float(os.environ.get("IVR_BODY_TIMEOUT", "30"))
-        self.max_body = int(os.environ.get("IVR_MAX_BODY_BYTES", str(DEFAULT_MAX_BODY)))
+        self.max_body = positive_int(os.environ, "IVR_MAX_BODY_BYTES", DEFAULT_MAX_BODY)
         self.arriving: dict[TConn, Arrival] = {}
 
     def accept(self, listener: Any) -> None:

@@ -37,3 +37,18 @@ def test_unset_auth_token_falls_back_to_the_instance_token(instance, monkeypatch
     monkeypatch.delenv("TWILIO_AUTH_TOKEN", raising=False)
     token = create_app().config["TWILIO_AUTH_TOKEN"]
     assert token == (instance / "twilio_auth_token").read_text().strip() and len(token) == 32
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"), [("1MB", "must be a whole number"), ("0", "must be above zero")]
+)
+def test_a_bad_body_limit_stops_start_up(instance, monkeypatch, value, problem):
+    monkeypatch.setenv("IVR_MAX_BODY_BYTES", value)
+    result = CliRunner().invoke(main, ["db", "upgrade"])
+    assert result.exit_code == 1
+    assert f"IVR_MAX_BODY_BYTES {problem}" in result.output
+
+
+def test_the_body_limit_is_configurable(instance, monkeypatch):
+    monkeypatch.setenv("IVR_MAX_BODY_BYTES", "2048")
+    assert create_app().config["MAX_CONTENT_LENGTH"] == 2048
