@@ -10,9 +10,19 @@ _sqlite = os.environ.get("IVR_DATABASE_URL", "sqlite").startswith("sqlite")
 # With PostgreSQL, one process per core measured best (docs/benchmarks.md).
 workers = int(os.environ.get("IVR_WORKERS", 1 if _sqlite else multiprocessing.cpu_count()))
 threads = int(os.environ.get("IVR_THREADS", "8" if _sqlite else "4"))
-worker_class = "gthread"
+# gthread, but a request gets a thread only once it has fully arrived: slow clients wait in the
+# event loop, within IVR_HEADER_TIMEOUT / IVR_BODY_TIMEOUT (ivr/serving.py, docs/deploy.md).
+worker_class = "ivr.serving.BufferingThreadWorker"
+# Connections a worker holds at once (arriving, kept alive, or served); each arriving one buffers
+# at most IVR_MAX_BODY_BYTES.
+worker_connections = int(os.environ.get("IVR_WORKER_CONNECTIONS", "500"))
+# Idle kept-alive connections are closed after this many seconds.
+keepalive = 5
 # Load the app (and a Vosk model, when configured) once before forking: workers share its memory.
 preload_app = True
 timeout = 30
 graceful_timeout = 10
+# gunicorn's control socket ($HOME/.gunicorn/gunicorn.ctl) is unused here, and several instances
+# on one machine would share its path.
+control_socket_disable = True
 accesslog = os.environ.get("IVR_ACCESS_LOG", "-")

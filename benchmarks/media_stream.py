@@ -135,7 +135,7 @@ def one_stream(app_port: int, app: object, frames: list[str], voiced: int, resul
     ).get_data(as_text=True)
     stream = ET.fromstring(xml).find("Start/Stream")
     custom = {p.get("name"): p.get("value") for p in stream.findall("Parameter")}  # type: ignore[union-attr]
-    ws_url = f"ws://127.0.0.1:{app_port}/twilio/media"
+    ws_url = str(stream.get("url"))  # type: ignore[union-attr]  # per call: /twilio/media/<token>
     signature = RequestValidator(TOKEN).compute_signature(ws_url, {})
     ws = Client.connect(ws_url, headers={"X-Twilio-Signature": signature})
     ws.send(json.dumps({"event": "start", "start": {"callSid": call_sid, "customParameters": custom}}))

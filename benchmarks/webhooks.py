@@ -103,7 +103,7 @@ def start_server(env: dict[str, str], port: int, workers: int | None) -> subproc
         ],
         env=env,
     )
-    for _ in range(100):
+    for _ in range(600):  # preloading the intent classifier takes a while on a busy machine
         try:
             requests.get(f"http://127.0.0.1:{port}/health", timeout=1)
             return server

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from ivr import db
+from ivr import db, limits
 from ivr.config import load_config
 
 
@@ -24,6 +24,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.secret_key = app.config["SECRET_KEY"]
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     db.init_app(app)
+    limits.init_app(app)
 
     from ivr import plugins, webhooks
 

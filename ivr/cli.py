@@ -8,10 +8,11 @@ import sys
 from pathlib import Path
 
 import click
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from ivr import create_app
+from ivr.config import ConfigError
 from ivr.db import unit_of_work
 from ivr.flows.cli import flows
 from ivr.phone import normalize_phone
@@ -20,9 +21,17 @@ from ivr.simulator import simulate
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def create_cli_app() -> Flask:
+    """The app for a command; a bad setting stops the command with its message, not a traceback."""
+    try:
+        return create_app()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 @click.group(
     cls=FlaskGroup,
-    create_app=create_app,
+    create_app=create_cli_app,
     add_default_commands=False,
     load_dotenv=False,
     set_debug_flag=False,

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from ivr.models._types import utcnow
 
 TOKEN_FILE = "twilio_auth_token"
+#: Request bodies: Twilio's webhooks are a few KB, an orders upload of 1000 orders ~0.5 MB.
+DEFAULT_MAX_BODY = 1024 * 1024
+
+
+class ConfigError(ValueError):
+    """A setting that would make the service unsafe or unusable; stops start-up with its message."""
 
 
 def load_config(instance_path: str) -> dict[str, Any]:
@@ -19,7 +26,7 @@ def load_config(instance_path: str) -> dict[str, Any]:
     return {
         "DATABASE_URL": env.get("IVR_DATABASE_URL") or f"sqlite:///{instance / 'hotline.db'}",
         "TWILIO_ACCOUNT_SID": env.get("TWILIO_ACCOUNT_SID", "AC" + "0" * 32),
-        "TWILIO_AUTH_TOKEN": env.get("TWILIO_AUTH_TOKEN") or instance_auth_token(instance),
+        "TWILIO_AUTH_TOKEN": auth_token(env.get("TWILIO_AUTH_TOKEN"), instance),
         "TWILIO_API_BASE_URL": env.get("TWILIO_API_BASE_URL"),
         "PUBLIC_URL": (env.get("IVR_PUBLIC_URL") or "").rstrip("/") or None,
         "FALLBACK_NUMBER": env.get("IVR_FALLBACK_NUMBER"),
@@ -39,11 +46,39 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "RECORDING_HOSTS": [h.strip() for h in env.get("IVR_RECORDING_HOSTS", "").split(",") if h.strip()],
         # A twilio.http.HttpClient for the REST client; tests inject one.
         "TWILIO_HTTP_CLIENT": None,
+        # Larger bodies are answered 413 before they are read (ivr/limits.py, ivr/serving.py).
+        "MAX_CONTENT_LENGTH": positive_int(env, "IVR_MAX_BODY_BYTES", DEFAULT_MAX_BODY),
+        "MAX_FORM_MEMORY_SIZE": 64 * 1024,
+        "MAX_FORM_PARTS": 200,
         "FLOW_NAME": env.get("IVR_FLOW", "hotline"),
         "SECRET_KEY": env.get("IVR_SECRET_KEY") or instance_secret(instance, "secret_key"),
         # The clock the flows see (opening hours); tests replace it.
         "CLOCK": utcnow,
     }
+
+
+def positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    """An integer setting above zero, or a ConfigError naming the variable."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be above zero")
+    return value
+
+
+def auth_token(configured: str | None, instance: Path) -> str:
+    """The webhook signing key (also the REST password): the configured one, or the instance's."""
+    if configured is None or configured == "":
+        return instance_auth_token(instance)
+    token = configured.strip()
+    if not token:  # a blank key would let anyone sign webhooks with it
+        raise ConfigError("TWILIO_AUTH_TOKEN is blank; set your Twilio auth token or unset the variable")
+    return token
 
 
 def instance_auth_token(instance: Path) -> str:

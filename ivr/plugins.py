@@ -12,7 +12,7 @@ from ivr import callback_views, callbacks_api
 from ivr.desk import twilio_views as desk_twilio_views
 from ivr.desk import views as desk_views
 from ivr.orders import api as orders_api
-from ivr.understanding import streams as speech_streams  # noqa: F401  (the media websocket)
+from ivr.understanding import streams as speech_streams  # noqa: F401  (the media websocket, stream mode only)
 from ivr.understanding import views as speech_views
 
 

@@ -22,7 +22,8 @@ SPEECH_MODELS = {
 #: Seconds of silence that end an utterance. Always a number: Twilio warns (13335) when
 #: speechTimeout="auto" meets the default model, and wants a number whenever a model is set.
 SPEECH_TIMEOUT = {False: 2, True: 3}
-#: The Media Streams websocket, on the same host as the step webhooks (ivr.understanding.streams).
+#: The Media Streams websocket, on the same host as the step webhooks (ivr.understanding.streams);
+#: each stream's URL adds a per-call token.
 MEDIA_STREAM_PATH = "/twilio/media"
 #: Where a recorded spoken answer goes: recognised there before the call's state is locked.
 HEARD_PATH = "/twilio/heard"
@@ -56,8 +57,10 @@ class Voices:
             )
 
 
-def render_step(step: Step, action: str, voices: Voices, wait_url: str | None = None) -> str:
-    """TwiML for a step; the verb's result is posted to ``action``."""
+def render_step(
+    step: Step, action: str, voices: Voices, wait_url: str | None = None, stream_token: str = ""
+) -> str:
+    """TwiML for a step; the verb's result is posted to ``action``; a media stream's URL ends in the token."""
     response = VoiceResponse()
     verb = step.verb
     if isinstance(verb, Gather):
@@ -79,7 +82,7 @@ def render_step(step: Step, action: str, voices: Voices, wait_url: str | None = 
             voices.say(gather, prompt)
         return str(response)
     if isinstance(verb, Listen):
-        return _render_listen(response, step, verb, action, voices)
+        return _render_listen(response, step, verb, action, voices, stream_token)
     for prompt in step.prompts:
         voices.say(response, prompt)
     if isinstance(verb, Dial):
@@ -111,10 +114,12 @@ def render_step(step: Step, action: str, voices: Voices, wait_url: str | None = 
     return str(response)
 
 
-def _render_listen(response: VoiceResponse, step: Step, verb: Listen, action: str, voices: Voices) -> str:
+def _render_listen(
+    response: VoiceResponse, step: Step, verb: Listen, action: str, voices: Voices, stream_token: str
+) -> str:
     """Stream the caller's audio to us; keys still work, and the Gather's timeout is the way on."""
     start = response.start()
-    stream = start.stream(url=media_stream_url(action), track="inbound_track")
+    stream = start.stream(url=media_stream_url(action, stream_token), track="inbound_track")
     # Twilio passes these back in the stream's "start" message (customParameters).
     stream.parameter(name="token", value=verb.token)
     stream.parameter(name="action", value=action)
@@ -134,11 +139,15 @@ def _render_listen(response: VoiceResponse, step: Step, verb: Listen, action: st
     return str(response)
 
 
-def media_stream_url(action: str) -> str:
-    """The websocket URL on the host of a step webhook URL (https → wss)."""
+def media_stream_url(action: str, token: str) -> str:
+    """The websocket URL of one stream on the host of a step webhook URL (https → wss).
+
+    The token goes in the path: Twilio's <Stream> takes no query string, and Twilio signs the
+    handshake over this URL, so every stream's signature differs.
+    """
     parts = urlsplit(action)
     scheme = "wss" if parts.scheme == "https" else "ws"
-    return urlunsplit((scheme, parts.netloc, MEDIA_STREAM_PATH, "", ""))
+    return urlunsplit((scheme, parts.netloc, f"{MEDIA_STREAM_PATH}/{token}", "", ""))
 
 
 def render_fallback(language: str, voices: Voices, fallback_number: str | None) -> str:

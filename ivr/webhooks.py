@@ -8,11 +8,13 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, request, url_for
+from itsdangerous import BadData, URLSafeTimedSerializer
 from twilio.request_validator import RequestValidator
 
 from ivr.calls import IncomingCall, continue_call, record_status, start_call
 from ivr.db import get_session, unit_of_work
-from ivr.flows.steps import CallerInput, Step
+from ivr.flows.steps import CallerInput, Listen, Step
+from ivr.limits import plausible_signature
 from ivr.phone import mask_phone
 from ivr.twiml import Voices, render_fallback, render_hangup, render_step
 
@@ -21,6 +23,8 @@ bp = Blueprint("twilio", __name__, url_prefix="/twilio")
 
 MAX_DIGITS = 64
 MAX_SPEECH = 1000
+#: Twilio opens a media stream as soon as it reads our TwiML: an older stream token is a replay.
+STREAM_TOKEN_MAX_AGE = 30
 
 
 def signed_url() -> str:
@@ -39,7 +43,10 @@ def twilio_webhook(view: Callable[..., str]) -> Callable[..., Response]:
     def wrapper(*args: Any, **kwargs: Any) -> Response:
         validator = RequestValidator(current_app.config["TWILIO_AUTH_TOKEN"])
         signature = request.headers.get("X-Twilio-Signature", "")
-        if not signature or not validator.validate(signed_url(), request.form, signature):
+        # The header's shape is checked before the form is parsed: a bogus one costs nothing.
+        if not plausible_signature(signature) or not validator.validate(
+            signed_url(), request.form, signature
+        ):
             log.warning("refused webhook with a bad signature: %s", request.path)
             abort(403)
         try:
@@ -66,9 +73,30 @@ def renderer(call_sid: str) -> Callable[[Step, int], str]:
 
     def render(step: Step, number: int) -> str:
         action = external_url("twilio.step", n=number, lang=step.language)
-        return render_step(step, action, voices(), wait_url=wait_url)
+        token = stream_token(call_sid, step.verb.token) if isinstance(step.verb, Listen) else ""
+        return render_step(step, action, voices(), wait_url=wait_url, stream_token=token)
 
     return render
+
+
+def _stream_tokens() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key or "", salt="media-stream")
+
+
+def stream_token(call_sid: str, listen_token: str) -> str:
+    """A short-lived token for the media stream of one call's question (signed, in the stream URL)."""
+    return _stream_tokens().dumps([call_sid, listen_token])
+
+
+def stream_grant(token: str) -> tuple[str, str] | None:
+    """The (CallSid, listen token) a stream token was made for, or None if forged or expired."""
+    try:
+        value = _stream_tokens().loads(token, max_age=STREAM_TOKEN_MAX_AGE)
+    except BadData:
+        return None
+    if isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value):
+        return value[0], value[1]
+    return None
 
 
 def external_url(endpoint: str, **values: Any) -> str:

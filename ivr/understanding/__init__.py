@@ -1,7 +1,7 @@
 """Understanding why people call: the ask_intent node, recordings, media streams.
 
 Importing this package registers the ``ask_intent`` node kind, the ``speech`` service and
-the heard-speech table; ``streams.bp`` is the Media Streams websocket.
+the heard-speech table; ``streams`` adds the Media Streams websocket in stream mode.
 """
 
 from ivr.services import register_service

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import requests
+from urllib3.exceptions import LocationParseError
+from urllib3.util import Url, parse_url
 
 log = logging.getLogger(__name__)
 
@@ -33,26 +36,59 @@ class RecordingUnavailable(Exception):
     """The recording could not be fetched in time, was too large, or is not audio."""
 
 
+#: Twilio's own hosts: api.twilio.com and the regional ones (api.dublin.ie1.twilio.com, ...).
+TWILIO_HOST = re.compile(r"(?:[a-z0-9-]+\.)+twilio\.com")
+
+
+def media_url(url: str, extra_hosts: Iterable[str] = ()) -> str | None:
+    """``url`` exactly as the HTTP client will send it, if it is on an allowed media host; else None.
+
+    Twilio's hosts only over HTTPS on the default port; ``extra_hosts`` (``host:port`` of a
+    Twilio-compatible provider) over HTTP(S). The host is parsed by the same code as requests
+    parses it, so a URL cannot mean one host to this check and another to the download.
+    """
+    parts = _parsed(url)
+    if parts is None or parts.auth is not None or not parts.host:
+        return None
+    host = parts.host.lower()
+    netloc = f"{host}:{parts.port}" if parts.port is not None else host
+    if netloc in {h.strip().lower() for h in extra_hosts}:
+        return parts.url if parts.scheme in ("http", "https") else None
+    twilio = TWILIO_HOST.fullmatch(host) is not None
+    return parts.url if parts.scheme == "https" and twilio and parts.port in (None, 443) else None
+
+
 def is_media_host(url: str, extra_hosts: Iterable[str] = ()) -> bool:
     """Whether ``url`` is on Twilio's media hosts (https) or on an explicitly allowed host."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    if parts.netloc.lower() in {h.lower() for h in extra_hosts}:
-        return parts.scheme in ("http", "https")
-    # api.twilio.com and the regional hosts (api.dublin.ie1.twilio.com, ...); never userinfo tricks.
-    twilio = host == "api.twilio.com" or host.endswith(".twilio.com")
-    return parts.scheme == "https" and twilio and "@" not in parts.netloc and parts.port in (None, 443)
+    return media_url(url, extra_hosts) is not None
+
+
+def _parsed(url: str) -> Url | None:
+    """The URL as requests prepares and urllib3 parses it; None if either refuses it."""
+    try:
+        prepared = requests.Request("GET", url).prepare().url
+        return parse_url(prepared) if prepared else None
+    except (requests.RequestException, LocationParseError, ValueError):
+        return None
+
+
+def _host_of(url: str) -> str:
+    """The host for a log line: what the client would contact, never the path or query."""
+    parts = _parsed(url)
+    return parts.host if parts is not None and parts.host else "an unparsable URL"
 
 
 def fetch_recording(url: str, config: dict[str, Any], session: requests.Session | None = None) -> bytes:
     """Download a recording with the account's credentials; raise RecordingRefused/Unavailable."""
     extra = _extra_hosts(config)
-    if not is_media_host(url, extra):
-        raise RecordingRefused(urlsplit(url).netloc)
+    checked = media_url(url, extra)
+    if checked is None:
+        raise RecordingRefused(_host_of(url))
     if session is None:
         with requests.Session() as own:
-            return _fetch(own, url, config, extra)
-    return _fetch(session, url, config, extra)
+            own.trust_env = False  # no .netrc credentials or proxies from the environment
+            return _fetch(own, checked, config, extra)
+    return _fetch(session, checked, config, extra)
 
 
 def _fetch(http: requests.Session, url: str, config: dict[str, Any], extra: list[str]) -> bytes:
@@ -79,11 +115,16 @@ def _follow(
     for _hop in range(MAX_REDIRECTS):
         if not resp.is_redirect:
             break
-        url = urljoin(url, resp.headers.get("Location", ""))
         resp.close()
-        if not is_media_host(url, extra):
-            raise RecordingRefused(urlsplit(url).netloc)
-        resp = _get(http, url, None, give_up)
+        try:
+            target = urljoin(url, resp.headers.get("Location", ""))
+        except ValueError:
+            raise RecordingRefused("an unparsable redirect") from None
+        checked = media_url(target, extra)
+        if checked is None:
+            raise RecordingRefused(_host_of(target))
+        url = checked
+        resp = _get(http, url, None, give_up)  # never the credentials to where a redirect points
     return resp
 
 

@@ -9,24 +9,33 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from flask import current_app, request
+from flask.blueprints import BlueprintSetupState
 from flask_sock import Sock
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
+from ivr.config import capture_mode
 from ivr.db import session_factory, unit_of_work
 from ivr.models import Call
-from ivr.twiml import media_stream_url
+from ivr.twiml import MEDIA_STREAM_PATH, media_stream_url
 from ivr.understanding.models import HeardSpeech
 from ivr.understanding.service import TELEPHONY_RATE, speech_model
 from ivr.understanding.telephony import redirect_call
 from ivr.understanding.views import bp
-from ivr.webhooks import external_url, signed_url
+from ivr.webhooks import external_url, signed_url, stream_grant
 
 log = logging.getLogger(__name__)
-sock = Sock()
 
 #: Twilio sends a frame every 20 ms; this long without one means the stream is dead.
 RECEIVE_TIMEOUT = 10.0
+#: Twilio sends "connected" and "start" right after the handshake; a socket that does not start
+#: within this is idle and gives its thread back.
+START_TIMEOUT = 5.0
+#: Wall-clock bound of one stream (the recogniser's own bounds count audio, which a client
+#: sending frames slowly does not advance). The question's <Gather> ends earlier anyway.
+MAX_STREAM_SECONDS = 90.0
+#: One Twilio media message is ~400 bytes and "start" a few KB; anything bigger is refused.
+MAX_MESSAGE_BYTES = 16 * 1024
 #: Endings after which the caller waits for us; "stop" and disconnects end with the call or
 #: with the Gather's timeout, which reaches the step webhook without our help.
 REDIRECT_AFTER = {"endpoint", "silence", "no_input", "max_duration"}
@@ -35,23 +44,37 @@ REDIRECT_AFTER = {"endpoint", "silence", "no_input", "max_duration"}
 FEED_BYTES = 2 * TELEPHONY_RATE // 10
 
 
-@sock.route("/media", bp=bp)  # type: ignore[untyped-decorator]  # flask-sock ships no types
-def media(ws: Any) -> None:
+@bp.record_once
+def register_media_route(state: BlueprintSetupState) -> None:
+    """Serve the websocket only where calls are streamed: no stream mode, no /twilio/media."""
+    app = state.app
+    if capture_mode(app.config) != "stream":
+        return
+    app.config.setdefault("SOCK_SERVER_OPTIONS", {"max_message_size": MAX_MESSAGE_BYTES})
+    Sock(app).route(f"{MEDIA_STREAM_PATH}/<token>", endpoint="understanding.media")(media)
+
+
+def media(ws: Any, token: str) -> None:
     """One Media Streams websocket: connected, start, media…, stop (Twilio's message protocol)."""
     validator = RequestValidator(current_app.config["TWILIO_AUTH_TOKEN"])
     signature = request.headers.get("X-Twilio-Signature", "")
-    if not signature or not validator.validate(media_stream_url(signed_url()), {}, signature):
+    if not signature or not validator.validate(media_stream_url(signed_url(), token), {}, signature):
         log.warning("security: refused media stream with a bad signature")
         return
-    MediaSession(current_app.config, ws).run()
+    grant = stream_grant(token)
+    if grant is None:
+        log.warning("security: refused media stream with an expired or forged stream token")
+        return
+    MediaSession(current_app.config, ws, grant).run()
 
 
 class MediaSession:
     """Feeds one stream's audio to a streaming recogniser and stores what it heard."""
 
-    def __init__(self, config: dict[str, Any], ws: Any) -> None:
-        """Bind to a websocket."""
+    def __init__(self, config: dict[str, Any], ws: Any, grant: tuple[str, str]) -> None:
+        """Bind to a websocket opened for one call's question (the stream token's grant)."""
         self.config, self.ws = config, ws
+        self.granted_call, self.granted_token = grant
         self.call_sid = self.token = self.action = ""
         self.recogniser: Any = None
         self.frames = 0
@@ -60,12 +83,22 @@ class MediaSession:
     def run(self) -> None:
         """Read messages until end of speech, stop, or disconnect; never lose what was heard."""
         ended_by = "disconnect"
+        opened = time.monotonic()
         try:
             while True:
-                raw = self.ws.receive(timeout=RECEIVE_TIMEOUT)
-                if raw is None:
-                    ended_by = "timeout"
+                left = self._deadline(opened) - time.monotonic()
+                if left <= 0:
+                    if self.recogniser is None:
+                        log.warning("media stream closed: no start within %.0f s", START_TIMEOUT)
+                        return
+                    ended_by = "max_duration"  # as if the audio had reached the recogniser's bound
                     break
+                raw = self.ws.receive(timeout=min(RECEIVE_TIMEOUT, left))
+                if raw is None:
+                    if self.recogniser is not None and time.monotonic() < self._deadline(opened):
+                        ended_by = "timeout"
+                        break
+                    continue  # the deadline above decides
                 message = _json(raw)
                 event = message.get("event")
                 if event == "start" and not self.start(message.get("start") or {}):
@@ -84,6 +117,10 @@ class MediaSession:
                     )
                 self.finish(ended_by)
 
+    def _deadline(self, opened: float) -> float:
+        """When the stream must have started, or must end."""
+        return opened + (START_TIMEOUT if self.recogniser is None else MAX_STREAM_SECONDS)
+
     def start(self, start: dict[str, Any]) -> bool:
         """Check the call waits for this stream and prepare the recogniser."""
         params = start.get("customParameters") or {}
@@ -91,6 +128,11 @@ class MediaSession:
         self.token, self.action = str(params.get("token") or ""), str(params.get("action") or "")
         if not self.call_sid or not self.token or not self._our_step_url(self.action):
             log.warning("media stream without our parameters (call %s)", self.call_sid or "?")
+            return False
+        if (self.call_sid, self.token) != (self.granted_call, self.granted_token):
+            log.warning(
+                "security: media stream token is for another call or question (call %s)", self.call_sid
+            )
             return False
         with session_factory()() as session:  # a read: no write lock while the caller waits
             call = session.scalar(select(Call).where(Call.call_sid == self.call_sid))

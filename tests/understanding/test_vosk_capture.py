@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import http.client
 import io
 import json
 import logging
 import shutil
 import subprocess
 import threading
+import time
 import warnings
 import wave
 import xml.etree.ElementTree as ET
@@ -26,8 +29,12 @@ from twilio.http.response import Response
 from twilio.request_validator import RequestValidator
 from werkzeug.serving import make_server
 
+from ivr import create_app
+from ivr.db import session_factory
 from ivr.flows.store import publish_flow
+from ivr.understanding import streams
 from ivr.understanding.models import HeardSpeech
+from ivr.webhooks import STREAM_TOKEN_MAX_AGE, stream_token
 from tests.conftest import AUTH_TOKEN
 from tests.understanding.conftest import events
 
@@ -143,16 +150,22 @@ def test_recorded_answer_is_recognised_with_vosk_and_the_flow_goes_on(phone, med
     assert MediaHost.seen == [urlsplit(media_host).path] * 2  # retried once after the 404
 
 
-def test_recording_on_a_foreign_host_is_refused_and_logged(phone, vosk_app, history, caplog):
+@pytest.mark.parametrize(
+    ("host", "shown"),
+    [
+        ("attacker.example", "attacker.example"),
+        ("127.0.0.1\\.twilio.com", "127.0.0.1"),  # requests would send it to 127.0.0.1
+        ("api.twilio.com:abc", "an unparsable URL"),  # used to end the call with an error
+    ],
+)
+def test_recording_on_a_foreign_host_is_refused_and_logged(phone, vosk_app, history, caplog, host, shown):
     caller = phone()
     caller.dial()
     with caplog.at_level(logging.WARNING):
-        turn = caller.record("https://attacker.example/2010-04-01/Accounts/AC0/Recordings/RE1")
+        turn = caller.record(f"https://{host}/2010-04-01/Accounts/AC0/Recordings/RE1")
     assert caller.heard.startswith("Das habe ich leider nicht verstanden.")
     assert turn.verb == "Record"
-    assert any(
-        "refused RecordingUrl on foreign host attacker.example" in r.getMessage() for r in caplog.records
-    )
+    assert any(f"refused RecordingUrl on foreign host {shown} " in r.getMessage() for r in caplog.records)
     caller.hang_up()
     [entry] = history()
     assert events(entry, "security") == [
@@ -197,35 +210,44 @@ class FakeTwilioApi(HttpClient):
         )
 
 
-@pytest.fixture
-def streaming(vosk_app: Any) -> Iterator[tuple[Any, FakeTwilioApi]]:
-    """The app served on a local port (for the websocket) with a fake Twilio REST API."""
-    api = FakeTwilioApi()
-    vosk_app.config.update(
-        SPEECH_CAPTURE="stream", TWILIO_HTTP_CLIENT=api, TWILIO_API_BASE_URL="https://api.twilio.test"
-    )
-    server = make_server("127.0.0.1", 0, vosk_app, threaded=True)
+def serve(app: Any) -> Iterator[Any]:
+    """Serve ``app`` on a local port (for the websocket) until the test ends."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield server, api
+    yield server
     server.shutdown()
     server.server_close()
 
 
-def _start_call(twilio_post: Any, call_sid: str) -> dict[str, str]:
-    """Dial in and return the media stream's custom parameters from our TwiML."""
+@pytest.fixture
+def streaming(vosk_app: Any) -> Iterator[tuple[Any, FakeTwilioApi]]:
+    """An app started in stream mode, served on a local port, with a fake Twilio REST API."""
+    api = FakeTwilioApi()
+    vosk_app.config.update(
+        SPEECH_CAPTURE="stream", TWILIO_HTTP_CLIENT=api, TWILIO_API_BASE_URL="https://api.twilio.test"
+    )
+    stream_app = create_app(dict(vosk_app.config))  # the websocket route exists from start-up only
+    for server in serve(stream_app):
+        yield server, api
+    session_factory(stream_app).kw["bind"].dispose()
+
+
+def _start_call(twilio_post: Any, call_sid: str) -> tuple[dict[str, str], str]:
+    """Dial in and return the media stream's custom parameters and URL from our TwiML."""
     resp = twilio_post("/twilio/voice", CallSid=call_sid, From="+4915112345678", To="+4930123456789")
     root = ET.fromstring(resp.get_data(as_text=True))
     stream = root.find("Start/Stream")
-    assert stream is not None and stream.get("url") == "ws://localhost/twilio/media"
+    assert stream is not None and stream.get("url").startswith("ws://localhost/twilio/media/")
     assert "Sagen Sie mir kurz" in "".join(root.find("Gather").itertext())
-    return {p.get("name"): p.get("value") for p in stream.findall("Parameter")}
+    return {p.get("name"): p.get("value") for p in stream.findall("Parameter")}, stream.get("url")
 
 
-def _connect(server: Any) -> Client:
-    signature = RequestValidator(AUTH_TOKEN).compute_signature("ws://localhost/twilio/media", {})
+def _connect(server: Any, url: str, signature: str | None = None) -> Client:
+    """Open the stream at ``url`` (as our TwiML names it) the way Twilio does: signed handshake."""
+    signature = signature or RequestValidator(AUTH_TOKEN).compute_signature(url, {})
     return Client.connect(
-        f"ws://127.0.0.1:{server.server_port}/twilio/media", headers={"X-Twilio-Signature": signature}
+        f"ws://127.0.0.1:{server.server_port}{urlsplit(url).path}", headers={"X-Twilio-Signature": signature}
     )
 
 
@@ -280,8 +302,8 @@ def _wait_closed(ws: Client) -> None:
 def test_media_stream_end_to_end(streaming, twilio_post, spoken_wav, history):
     server, api = streaming
     call_sid = "CA" + "5" * 32
-    params = _start_call(twilio_post, call_sid)
-    ws = _connect(server)
+    params, url = _start_call(twilio_post, call_sid)
+    ws = _connect(server, url)
     ws.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
     ws.send(_start_message(call_sid, params))
     for frame in _frames(spoken_wav, silence_seconds=4):
@@ -306,12 +328,13 @@ def test_media_stream_end_to_end(streaming, twilio_post, spoken_wav, history):
 
 def test_media_stream_for_an_unknown_call_is_closed_and_logged(streaming, session, caplog):
     server, api = streaming
-    ws = _connect(server)
+    call_sid, token = "CA" + "9" * 32, "t" * 16
+    with stream_app_context(server):
+        url = "ws://localhost/twilio/media/" + stream_token(call_sid, token)
+    ws = _connect(server, url)
     with caplog.at_level(logging.WARNING):
         ws.send(
-            _start_message(
-                "CA" + "9" * 32, {"token": "t" * 16, "action": "http://localhost/twilio/step?n=1&lang=de"}
-            )
+            _start_message(call_sid, {"token": token, "action": "http://localhost/twilio/step?n=1&lang=de"})
         )
         _wait_closed(ws)
     assert any("unknown or moved-on call" in r.getMessage() for r in caplog.records)
@@ -324,8 +347,8 @@ def test_disconnect_mid_stream_keeps_what_was_heard_and_the_call_goes_on(
 ):
     server, api = streaming
     call_sid = "CA" + "6" * 32
-    params = _start_call(twilio_post, call_sid)
-    ws = _connect(server)
+    params, url = _start_call(twilio_post, call_sid)
+    ws = _connect(server, url)
     ws.send(_start_message(call_sid, params))
     for frame in list(_frames(spoken_wav, silence_seconds=0))[:40]:
         ws.send(frame)
@@ -347,12 +370,135 @@ def test_disconnect_mid_stream_keeps_what_was_heard_and_the_call_goes_on(
     assert events(history()[0], "node")
 
 
-def test_media_stream_with_a_bad_signature_is_refused(streaming, caplog):
+def stream_app_context(server: Any) -> Any:
+    """An app context of the served app (to make stream tokens as its TwiML would)."""
+    return server.app.app_context()
+
+
+def test_media_stream_with_a_bad_signature_is_refused(streaming, twilio_post, caplog):
     server, api = streaming
-    ws = Client.connect(
-        f"ws://127.0.0.1:{server.server_port}/twilio/media", headers={"X-Twilio-Signature": "forged"}
-    )
+    _params, url = _start_call(twilio_post, "CA" + "8" * 32)
+    ws = _connect(server, url, signature="forged")
     with caplog.at_level(logging.WARNING):
         _wait_closed(ws)
     assert any("refused media stream with a bad signature" in r.getMessage() for r in caplog.records)
     assert api.updates == []
+
+
+def test_a_handshake_signature_is_good_for_one_stream_url_only(streaming, twilio_post, caplog):
+    server, api = streaming
+    first, first_url = _start_call(twilio_post, "CA" + "1" * 32)
+    second, second_url = _start_call(twilio_post, "CA" + "2" * 32)
+    assert first_url != second_url
+    replayed = RequestValidator(AUTH_TOKEN).compute_signature(first_url, {})
+    ws = _connect(server, second_url, signature=replayed)
+    with caplog.at_level(logging.WARNING):
+        _wait_closed(ws)
+    assert any("refused media stream with a bad signature" in r.getMessage() for r in caplog.records)
+
+
+def test_a_stream_token_opens_only_its_own_call(streaming, twilio_post, session, caplog):
+    server, api = streaming
+    _first, first_url = _start_call(twilio_post, "CA" + "1" * 32)
+    other_call = "CA" + "2" * 32
+    other, _other_url = _start_call(twilio_post, other_call)
+    ws = _connect(server, first_url)
+    with caplog.at_level(logging.WARNING):
+        ws.send(_start_message(other_call, other))
+        _wait_closed(ws)
+    assert any("token is for another call" in r.getMessage() for r in caplog.records)
+    assert session.scalars(select(HeardSpeech)).all() == []
+
+
+def test_an_expired_stream_token_is_refused(streaming, twilio_post, monkeypatch, caplog):
+    server, api = streaming
+    call_sid = "CA" + "3" * 32
+    params, url = _start_call(twilio_post, call_sid)
+    later = time.time() + STREAM_TOKEN_MAX_AGE + 5
+    monkeypatch.setattr("itsdangerous.timed.time.time", lambda: later)
+    ws = _connect(server, url)
+    with caplog.at_level(logging.WARNING):
+        _wait_closed(ws)
+    assert any("expired or forged stream token" in r.getMessage() for r in caplog.records)
+
+
+def test_a_signed_socket_that_never_starts_is_closed(streaming, twilio_post, monkeypatch, caplog):
+    server, api = streaming
+    monkeypatch.setattr(streams, "START_TIMEOUT", 0.5)
+    _params, url = _start_call(twilio_post, "CA" + "4" * 32)
+    ws = _connect(server, url)
+    with caplog.at_level(logging.WARNING):
+        ws.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
+        _wait_closed(ws)  # bounded by the server, not by this test
+    assert any("no start within" in r.getMessage() for r in caplog.records)
+
+
+def test_a_huge_frame_closes_the_stream_and_the_caller_is_asked_again(
+    streaming, twilio_post, spoken_wav, session
+):
+    server, api = streaming
+    call_sid = "CA" + "5" * 31 + "0"
+    params, url = _start_call(twilio_post, call_sid)
+    ws = _connect(server, url)
+    ws.send(_start_message(call_sid, params))
+    for frame in list(_frames(spoken_wav, silence_seconds=0))[:10]:
+        ws.send(frame)
+    with contextlib.suppress(ConnectionClosed, OSError):  # the server may hang up mid-send
+        ws.send(json.dumps({"event": "media", "media": {"payload": "A" * 20 * 1024 * 1024}}))
+    _wait_closed(ws)
+    # Closed at once (1009, message too big) with what was heard kept; an accepted frame would
+    # have kept the stream open until it timed out.
+    assert _stored(session, call_sid).ended_by == "disconnect"
+    assert api.updates == []
+
+
+def test_a_stream_that_trickles_is_ended_at_its_maximum_and_the_call_moves_on(
+    streaming, twilio_post, spoken_wav, session, monkeypatch
+):
+    server, api = streaming
+    monkeypatch.setattr(streams, "MAX_STREAM_SECONDS", 1.0)
+    call_sid = "CA" + "6" * 31 + "0"
+    params, url = _start_call(twilio_post, call_sid)
+    ws = _connect(server, url)
+    ws.send(_start_message(call_sid, params))
+    try:
+        for frame in _frames(spoken_wav, silence_seconds=0):  # one frame per 100 ms: 1/5 of real time
+            ws.send(frame)
+            threading.Event().wait(0.1)
+    except ConnectionClosed:
+        pass
+    _wait_closed(ws)
+    assert _stored(session, call_sid).ended_by == "max_duration"
+    assert api.done.wait(30)
+    assert [u["data"]["Url"] for u in api.updates] == [params["action"]]
+
+
+def test_no_media_websocket_unless_calls_are_streamed(vosk_app):
+    assert vosk_app.config["SPEECH_CAPTURE"] == "record"
+    for server in serve(vosk_app):
+        conn = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=30)
+        try:
+            conn.request("GET", "/twilio/media/x", headers=WEBSOCKET_UPGRADE)
+            assert conn.getresponse().status == 404
+        finally:
+            conn.close()
+
+
+#: The handshake request headers of a websocket client (RFC 6455).
+WEBSOCKET_UPGRADE = {
+    "Upgrade": "websocket",
+    "Connection": "Upgrade",
+    "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+    "Sec-WebSocket-Version": "13",
+}
+
+
+def _stored(session: Any, call_sid: str) -> HeardSpeech:
+    """What the stream of ``call_sid`` stored, once the server thread has stored it."""
+    for _poll in range(300):  # the server notices the end on its own thread
+        session.rollback()  # a fresh snapshot each time
+        stored = session.scalar(select(HeardSpeech).where(HeardSpeech.call_sid == call_sid))
+        if stored is not None:
+            return stored
+        threading.Event().wait(0.05)
+    raise AssertionError(f"nothing stored for {call_sid}")
