@@ -60,3 +60,14 @@ def mask_phone(number: str | None) -> str:
     if len(number) <= 6:
         return "*" * len(number)
     return number[:6] + "*" * (len(number) - 9) + number[-3:]
+
+
+def display_phone(number: str | None) -> str:
+    """``+4915112345678`` → ``+49 1511 2345678``, for people reading a screen."""
+    if not number:
+        return ""
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return number
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

@@ -7,16 +7,18 @@ holds only the text sources and no build step is needed. Source strings are Engl
 from __future__ import annotations
 
 import io
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from flask import Flask, current_app, g, request
+
+from ivr.phone import display_phone
 
 LANGUAGES = ("de", "en")
 DEFAULT = "de"
@@ -68,9 +70,16 @@ def localtime(value: datetime | None, format: str = "medium") -> str:
     return format_datetime(value, format, tzinfo=zone, locale=current_language())
 
 
+def localdate(value: date | None) -> str:
+    """A date the way the user's language writes it."""
+    return format_date(value, "medium", locale=current_language()) if value else ""
+
+
 def init_app(app: Flask) -> None:
     """Give the console's templates ``_()``, the user's language and local times."""
     app.jinja_env.add_extension("jinja2.ext.i18n")
     app.jinja_env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
     app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.filters["localdate"] = localdate
+    app.jinja_env.filters["phone"] = display_phone
     app.context_processor(lambda: {"ui_language": current_language()})

@@ -55,7 +55,7 @@ def test_offered_call_shows_who_calls_why_and_their_order(phone, fake, available
     assert 'data-testid="activity">Klingelt' in event["state"]
     call = event["call"]
     assert "Eingehender Anruf" in call and "Erika Muster" in call
-    assert CALLER in call
+    assert "+49 1511 2345678" in call
     page = agent["browser"].get("/console/").get_data(as_text=True)
     assert 'data-testid="call"' in page and "Frühere Kontakte" in page
 

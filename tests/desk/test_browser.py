@@ -83,7 +83,7 @@ def test_agent_sees_the_offer_take_the_call_and_wrap_up(
 
     call = page.get_by_test_id("call")
     expect(call).to_contain_text("Eingehender Anruf", timeout=10_000)  # pushed, the page is not reloaded
-    expect(page.get_by_test_id("caller-number")).to_have_text(CALLER)
+    expect(page.get_by_test_id("caller-number")).to_have_text("+49 1511 2345678")
     expect(page.get_by_test_id("activity")).to_have_text("Klingelt")
     [placed] = fake.calls
     assert placed.to == "+4930123456"
