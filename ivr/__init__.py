@@ -25,7 +25,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     db.init_app(app)
 
-    from ivr import plugins, webhooks
+    from ivr import plugins, restapi, webhooks
+
+    restapi.register(app)
 
     app.register_blueprint(webhooks.bp)
     for blueprint in plugins.blueprints():
