@@ -101,3 +101,18 @@ def test_thousands_of_rows_import_in_batches_with_duplicates(runner, session, tm
     assert "480 more duplicate rows" in result.output
     assert len(session.scalars(select(Order.id)).all()) == 2500
     assert session.scalar(select(Order.customer_name).where(Order.order_number == "100000")) == "Kunde 2500"
+
+
+def test_a_long_import_reports_progress_on_stderr(runner, session, tmp_path):
+    rows = [
+        f"{100000 + i},Kunde {i},,k{i}@example.de,10115,shipped,DHL,,2026-11-12,,2026-11-26,,Artikel"
+        for i in range(10_500)
+    ]
+    path = _write(tmp_path, *rows)
+    result = runner.invoke(main, ["orders", "import", str(path)])
+    assert result.exit_code == 0
+    assert f"{path}: 10000 rows read, 10000 orders stored so far" in result.stderr
+    assert "10000 rows read" not in result.stdout
+    assert result.stdout.strip().endswith(
+        "10500 orders imported (10500 new, 0 updated, 0 unchanged), 0 duplicate rows, 0 rows rejected"
+    )
