@@ -168,31 +168,34 @@ def records(file: CsvFile) -> Iterator[tuple[int, list[str] | None, str]]:
     """(line, fields, "") per record after the header, or (line, None, reason) for one unreadable.
 
     After an unreadable record, reading resumes on the line after its first one, so an unclosed
-    quote costs one row, not every row up to the next quote.
+    quote costs one row, not every row up to the next quote. A record over several lines without
+    the header's number of fields is such a quote too (it ran into a later row's quoted field).
     """
     pos = 1
     while pos < len(file.lines):
         feed = _Feed(file.lines, pos)
         try:
             for fields in csv.reader(feed, delimiter=file.delimiter, strict=True):
+                if feed.pos - feed.start > 1 and len(fields) != len(file.positions):
+                    raise _UnclosedQuote
                 yield feed.start + 1, fields, ""
                 feed.start = feed.pos
             return
         except _UnclosedQuote:
-            reason = f"a quote is not closed (the field would run over {MAX_RECORD_LINES} lines)"
+            reason = "a quote is not closed"
         except csv.Error as exc:
-            reason = _csv_reason(exc)
+            reason = _csv_reason(exc, spans_lines=feed.pos - feed.start > 1)
         yield feed.start + 1, None, reason
         pos = feed.start + 1
 
 
-def _csv_reason(exc: csv.Error) -> str:
+def _csv_reason(exc: csv.Error, spans_lines: bool) -> str:
     """The csv module's complaint in the user's terms (its messages quote no field values)."""
     text = str(exc)
-    if "end of data" in text:
-        return "a quote is not closed"
     if "field limit" in text:
         return f"a field is longer than {csv.field_size_limit() // 1024} KiB"
+    if "end of data" in text or spans_lines:
+        return "a quote is not closed"
     return f"not valid CSV ({text})"
 
 

@@ -83,6 +83,14 @@ def test_an_unclosed_quote_costs_one_row_not_the_thousand_after_it(runner, sessi
     assert "Mustermann" not in result.output
 
 
+def test_an_unclosed_quote_before_a_quoted_field_costs_one_row(runner, session, tmp_path):
+    rows = [_row(4701, '"Erika Mustermann'), _row(4702), _row(4703, items='"Schuhe, rot"'), _row(4704)]
+    path, result = _import(runner, tmp_path, "\n".join([HEADER, *rows, ""]).encode())
+    assert f"{path}:2: a quote is not closed" in result.output
+    assert _numbers(session) == ["4702", "4703", "4704"]
+    assert session.scalar(select(Order.items).where(Order.order_number == "4703")) == "Schuhe, rot"
+
+
 def test_a_quoted_field_over_two_lines_is_one_row(runner, session, tmp_path):
     rows = [_row(4711, items='"1 × Wanderschuhe\n1 × Socken"'), _row(4712)]
     _, result = _import(runner, tmp_path, "\n".join([HEADER, *rows, ""]).encode())
