@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, text
 
 from ivr.cli import main
 from ivr.models import Order
@@ -142,3 +143,42 @@ def test_a_data_row_where_the_header_belongs_is_not_echoed(runner, session, tmp_
     assert f"{path}: line 1 has 13 columns separated by ';'; missing: order_number" in result.output
     assert "unknown names in columns 1, 2, 3" in result.output
     assert "Mustermann" not in result.output and "12345678" not in result.output
+
+
+@pytest.fixture
+def refusing_database(session):
+    """The orders table refuses order 4712 (a database-side constraint the import cannot know)."""
+    if session.get_bind().dialect.name == "postgresql":
+        create = [
+            "CREATE FUNCTION refuse_4712() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "IF NEW.order_number = '4712' THEN RAISE EXCEPTION 'refused: %', NEW.customer_name; END IF; "
+            "RETURN NEW; END $$",
+            "CREATE TRIGGER refuse_4712 BEFORE INSERT ON orders FOR EACH ROW EXECUTE FUNCTION refuse_4712()",
+        ]
+        drop = ["DROP TRIGGER refuse_4712 ON orders", "DROP FUNCTION refuse_4712()"]
+    else:
+        create = [
+            "CREATE TRIGGER refuse_4712 BEFORE INSERT ON orders WHEN NEW.order_number = '4712' "
+            "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        ]
+        drop = ["DROP TRIGGER refuse_4712"]
+    for statement in create:
+        session.execute(text(statement))
+    session.commit()
+    yield
+    for statement in drop:
+        session.execute(text(statement))
+    session.commit()
+
+
+@pytest.mark.usefixtures("refusing_database")
+def test_a_row_the_database_refuses_costs_only_that_row(runner, session, tmp_path, caplog):
+    rows = [_row(4711), _row(4712, "Erika Geheim"), _row(4713)]
+    path, result = _import(runner, tmp_path, "\n".join([HEADER, *rows, ""]).encode())
+    assert f"{path}:3: the database refused this row" in result.output
+    assert result.output.strip().endswith(
+        "2 orders imported (2 new, 0 updated, 0 unchanged), 0 duplicate rows, 1 rows rejected"
+    )
+    assert _numbers(session) == ["4711", "4713"]
+    assert "Geheim" not in result.output and "Geheim" not in caplog.text
+    assert "line 3 refused" in caplog.text
