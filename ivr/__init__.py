@@ -26,7 +26,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     limits.init_app(app)
 
-    from ivr import plugins, webhooks
+    from ivr import plugins, restapi, webhooks
+
+    restapi.register(app)
 
     app.register_blueprint(webhooks.bp)
     for blueprint in plugins.blueprints():

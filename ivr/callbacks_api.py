@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
@@ -18,14 +19,17 @@ from callbacks.queue import (
     request_as_dict,
 )
 from callbacks.settings import Settings
-from ivr.apikeys import authenticate, request_key, unauthorized
+from ivr.apikeys import require_api_key
 from ivr.db import unit_of_work
 from ivr.phone import normalize_phone
+from ivr.restapi import MAX_ID, json_body
 
 bp = Blueprint("callbacks_api", __name__, url_prefix="/api/callbacks")
 
 MAX_LIST = 1000
 MAX_TEXT = 2000
+#: ASCII digits only: str.isdigit() also accepts '²', which int() refuses.
+LIMIT = re.compile(r"[0-9]{1,6}")
 
 
 class BadBody(Exception):
@@ -48,21 +52,19 @@ def _conflict(exc: CallbackError) -> ResponseReturnValue:
 
 
 @bp.get("")
+@require_api_key("callbacks")
 def list_requests() -> ResponseReturnValue:
     """Requests, most urgent first; ``?status=`` (repeatable or comma-separated), ``phone``, ``limit``."""
     with unit_of_work() as session:
-        if authenticate(session, request_key()) is None:
-            return unauthorized()
         statuses, phone, limit = _list_filters()
         return jsonify([request_as_dict(r) for r in list_queue(session, statuses, phone, limit)])
 
 
 @bp.post("/claim")
+@require_api_key("callbacks")
 def claim() -> ResponseReturnValue:
     """Claim the most urgent due request for ``{"agent": name or id}``; 204 when none is due."""
     with unit_of_work() as session:
-        if authenticate(session, request_key()) is None:
-            return unauthorized()
         agent = _body().get("agent")
         if isinstance(agent, bool) or not isinstance(agent, (str, int)) or agent == "":
             raise BadBody('send {"agent": "<name>"} or {"agent": <id>}')
@@ -74,23 +76,21 @@ def claim() -> ResponseReturnValue:
         return jsonify(request_as_dict(claimed))
 
 
-@bp.post("/<int:request_id>/complete")
+@bp.post(f"/<int(max={MAX_ID}):request_id>/complete")
+@require_api_key("callbacks")
 def complete(request_id: int) -> ResponseReturnValue:
     """Mark a callback done with ``{"note": "..."}`` (the note is optional)."""
     with unit_of_work() as session:
-        if authenticate(session, request_key()) is None:
-            return unauthorized()
         note = _text(_body(), "note")
         done = complete_request(session, request_id, note, current_app.config["CLOCK"]())
         return jsonify(request_as_dict(done))
 
 
-@bp.post("/<int:request_id>/cancel")
+@bp.post(f"/<int(max={MAX_ID}):request_id>/cancel")
+@require_api_key("callbacks")
 def cancel(request_id: int) -> ResponseReturnValue:
     """Withdraw a waiting request, with an optional ``{"reason": "..."}``."""
     with unit_of_work() as session:
-        if authenticate(session, request_key()) is None:
-            return unauthorized()
         reason = _text(_body(), "reason") or "cancelled"
         return jsonify(request_as_dict(cancel_request(session, request_id, reason)))
 
@@ -105,18 +105,16 @@ def _list_filters() -> tuple[tuple[str, ...], str | None, int]:
     if raw := request.args.get("phone"):
         phone = normalize_phone(raw, current_app.config["DEFAULT_REGION"])
         if phone is None:
-            raise BadBody(f"'{raw}' is not a phone number")
+            raise BadBody("phone is not a phone number")
     limit = request.args.get("limit", "100")
-    if not limit.isdigit() or not 0 < int(limit) <= MAX_LIST:
+    if not LIMIT.fullmatch(limit) or not 0 < int(limit) <= MAX_LIST:
         raise BadBody(f"limit must be 1 to {MAX_LIST}")
     return statuses or OPEN, phone, int(limit)
 
 
 def _body() -> dict[str, Any]:
     """The JSON object sent; an empty body counts as ``{}``."""
-    if not request.get_data():
-        return {}
-    body = request.get_json(silent=True, force=True)
+    body = json_body(empty={})
     if not isinstance(body, dict):
         raise BadBody("the body must be a JSON object")
     return body

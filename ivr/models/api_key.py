@@ -19,6 +19,13 @@ class ApiKey(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: The APIs this key may use, space-separated names from ``ivr.apikeys.SCOPES``.
+    scopes: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked: Mapped[bool] = mapped_column(default=False)
+
+    @property
+    def scope_names(self) -> tuple[str, ...]:
+        """The scopes as a tuple."""
+        return tuple(self.scopes.split())

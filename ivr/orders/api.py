@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from ivr.apikeys import authenticate, request_key, unauthorized
-from ivr.db import unit_of_work
+from ivr.apikeys import require_api_key
+from ivr.db import get_session, unit_of_work
 from ivr.models import Order
 from ivr.orders.importer import CSV_HEADER, ORDER_NUMBER, InvalidOrder, parse_order, upsert_orders
+from ivr.restapi import json_body
 
 bp = Blueprint("orders_api", __name__, url_prefix="/api")
 
@@ -20,41 +21,42 @@ MAX_ORDERS_PER_REQUEST = 1000
 
 
 @bp.post("/orders")
+@require_api_key("orders")
 def upsert() -> ResponseReturnValue:
-    """Insert or update one order (a JSON object) or many (a list); all or nothing."""
-    payload = request.get_json(silent=True)
+    """Insert or update one order (a JSON object) or many (a list); all or nothing.
+
+    Fields a record leaves out keep their stored values; ``null`` or ``""`` clears a field.
+    """
+    payload = json_body()
     records = payload if isinstance(payload, list) else [payload]
+    if not 0 < len(records) <= MAX_ORDERS_PER_REQUEST or not all(isinstance(r, dict) for r in records):
+        return jsonify(error=f"send an order object or a list of 1 to {MAX_ORDERS_PER_REQUEST}"), 400
+    rows, errors = [], []
+    for index, record in enumerate(records):
+        try:
+            rows.append(parse_order(record, current_app.config["DEFAULT_REGION"], partial=True))
+        except InvalidOrder as exc:
+            errors.append({"index": index, "reason": str(exc)})
+    if errors:
+        return jsonify(errors=errors), 422
     with unit_of_work() as session:
-        if authenticate(session, request_key()) is None:
-            return unauthorized()
-        if not 0 < len(records) <= MAX_ORDERS_PER_REQUEST or not all(isinstance(r, dict) for r in records):
-            return jsonify(error=f"send an order object or a list of 1 to {MAX_ORDERS_PER_REQUEST}"), 400
-        rows, errors = [], []
-        for index, record in enumerate(records):
-            try:
-                rows.append(parse_order(record, current_app.config["DEFAULT_REGION"]))
-            except InvalidOrder as exc:
-                errors.append({"index": index, "reason": str(exc)})
-        if errors:
-            return jsonify(errors=errors), 422
         count = upsert_orders(session, rows)
     return jsonify(upserted=count)
 
 
 @bp.get("/orders/<number>")
+@require_api_key("orders")
 def show(number: str) -> ResponseReturnValue:
     """One order as JSON (404 if unknown)."""
-    with unit_of_work() as session:
-        if authenticate(session, request_key()) is None:
-            return unauthorized()
-        order = (
-            session.scalar(select(Order).where(Order.order_number == number))
-            if ORDER_NUMBER.match(number)
-            else None
-        )
-        if order is None:
-            return jsonify(error="no such order"), 404
-        return jsonify(order_as_dict(order))
+    # A read: no write transaction (reads do not take SQLite's writer lock).
+    order = (
+        get_session().scalar(select(Order).where(Order.order_number == number))
+        if ORDER_NUMBER.match(number)
+        else None
+    )
+    if order is None:
+        return jsonify(error="no such order"), 404
+    return jsonify(order_as_dict(order))
 
 
 def order_as_dict(order: Order) -> dict[str, Any]:

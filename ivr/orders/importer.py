@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import IO, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -43,24 +41,20 @@ BATCH_SIZE = 1000
 
 
 class InvalidOrder(ValueError):
-    """A record that cannot be stored; the message says why."""
+    """A record that cannot be stored; the message says why, naming the field but never its value."""
 
 
-@dataclass
-class ImportReport:
-    """What an import did: rows stored, and the bad ones with their line and reason."""
+def parse_order(raw: Mapping[str, Any], region: str = "DE", *, partial: bool = False) -> dict[str, Any]:
+    """A validated row for the ``orders`` table from text fields (InvalidOrder if bad).
 
-    imported: int = 0
-    errors: list[tuple[int, str]] = field(default_factory=list)
-
-    def summary(self) -> str:
-        """One line for the end of the import."""
-        return f"{self.imported} rows imported, {len(self.errors)} rows rejected"
-
-
-def parse_order(raw: Mapping[str, Any], region: str = "DE") -> dict[str, Any]:
-    """A validated row for the ``orders`` table from text fields (InvalidOrder if bad)."""
-    value = {k: (str(raw[k]).strip() if raw.get(k) is not None else "") for k in CSV_HEADER}
+    ``partial``: only the fields ``raw`` mentions are returned (besides the order number and status),
+    so an update keeps what it does not mention; unknown fields are refused.
+    """
+    if partial:
+        unknown = [str(k)[:40] for k in raw if k not in CSV_HEADER]
+        if unknown:
+            raise InvalidOrder(f"unknown field {', '.join(unknown)}; fields are {', '.join(CSV_HEADER)}")
+    value = {k: _text(k, raw.get(k)) for k in CSV_HEADER}
     number = value["order_number"]
     if not ORDER_NUMBER.match(number):
         raise InvalidOrder("order_number must be 3 to 20 digits")
@@ -81,7 +75,21 @@ def parse_order(raw: Mapping[str, Any], region: str = "DE") -> dict[str, Any]:
             raise InvalidOrder(f"{name} is longer than {limit} characters")
     row: dict[str, Any] = {k: value[k] or None for k in CSV_HEADER if k not in DATE_FIELDS}
     row.update(phone=phone, postal_code=postal or None, **{k: _parse_date(k, value[k]) for k in DATE_FIELDS})
+    if partial:
+        row = {k: v for k, v in row.items() if k in raw or k in ("order_number", "status")}
     return row
+
+
+def _text(name: str, raw: Any) -> str:
+    """A field as stripped text; numbers are accepted (JSON), nested values and NUL bytes are not."""
+    if raw is None:
+        return ""
+    if isinstance(raw, bool) or not isinstance(raw, (str, int)):
+        raise InvalidOrder(f"{name} must be a text")
+    text = str(raw).strip()
+    if "\x00" in text:
+        raise InvalidOrder(f"{name} contains a NUL byte")
+    return text
 
 
 def _parse_date(name: str, text: str) -> date | None:
@@ -90,26 +98,41 @@ def _parse_date(name: str, text: str) -> date | None:
     try:
         return datetime.fromisoformat(text).date()
     except ValueError:
-        raise InvalidOrder(f"{name} is not an ISO 8601 date: {text[:30]!r}") from None
+        raise InvalidOrder(f"{name} is not an ISO 8601 date (YYYY-MM-DD)") from None
 
 
 def upsert_orders(session: Session, rows: Iterable[dict[str, Any]]) -> int:
-    """Insert or update orders by order number, linking each to its customer; flushes only."""
+    """Insert or update orders by order number, linking each to its customer; flushes only.
+
+    A row updates only the columns it has, so partial rows (the API's) keep the rest.
+    """
     count = 0
     for batch in _batches(rows, BATCH_SIZE):
-        # One statement per batch must not touch an order twice (PostgreSQL refuses that).
-        unique = list({row["order_number"]: row for row in batch}.values())
-        customers = _customer_ids(session, unique)
-        now = utcnow()
-        for row in unique:
-            row["customer_id"] = customers.get(row["phone"])
-            row["updated_at"] = now
-        insert = dialect_insert(session)(Order.__table__)
-        update = {c: insert.excluded[c] for c in unique[0] if c != "order_number"}
-        session.execute(insert.on_conflict_do_update(index_elements=["order_number"], set_=update), unique)
+        # One statement must not touch an order twice (PostgreSQL refuses that): merge repeats,
+        # the later row's fields winning.
+        merged: dict[str, dict[str, Any]] = {}
+        for row in batch:
+            merged[row["order_number"]] = {**merged.get(row["order_number"], {}), **row}
+        store_rows(session, list(merged.values()))
         count += len(batch)
     session.flush()
     return count
+
+
+def store_rows(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Upsert rows of distinct order numbers in one statement per set of columns."""
+    customers = _customer_ids(session, [r for r in rows if r.get("phone")])
+    now = utcnow()
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        stored = dict(row, updated_at=now)
+        if "phone" in row:
+            stored["customer_id"] = customers.get(row["phone"])
+        groups.setdefault(tuple(sorted(stored)), []).append(stored)
+    for columns, group in groups.items():
+        insert = dialect_insert(session)(Order.__table__)
+        update = {c: insert.excluded[c] for c in columns if c != "order_number"}
+        session.execute(insert.on_conflict_do_update(index_elements=["order_number"], set_=update), group)
 
 
 def _customer_ids(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
@@ -117,8 +140,8 @@ def _customer_ids(session: Session, rows: list[dict[str, Any]]) -> dict[str, int
     new = {
         r["phone"]: {
             "phone": r["phone"],
-            "name": r["customer_name"],
-            "email": r["email"],
+            "name": r.get("customer_name"),
+            "email": r.get("email"),
             "created_at": utcnow(),
         }
         for r in rows
@@ -151,29 +174,3 @@ def _batches(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[st
             batch = []
     if batch:
         yield batch
-
-
-def import_csv(session: Session, stream: IO[str], region: str = "DE") -> ImportReport:
-    """Import orders from CSV with the documented header; bad rows are reported, not fatal."""
-    report = ImportReport()
-    reader = csv.reader(stream)
-    header = next(reader, None)
-    if header is None or tuple(h.strip().lstrip("\ufeff") for h in header) != CSV_HEADER:
-        report.errors.append((1, "the header must be exactly: " + ",".join(CSV_HEADER)))
-        return report
-
-    def valid_rows() -> Iterator[dict[str, Any]]:
-        for fields in reader:
-            line = reader.line_num
-            if not any(f.strip() for f in fields):
-                continue
-            if len(fields) != len(CSV_HEADER):
-                report.errors.append((line, f"expected {len(CSV_HEADER)} fields, found {len(fields)}"))
-                continue
-            try:
-                yield parse_order(dict(zip(CSV_HEADER, fields, strict=True)), region)
-            except InvalidOrder as exc:
-                report.errors.append((line, str(exc)))
-
-    report.imported = upsert_orders(session, valid_rows())
-    return report

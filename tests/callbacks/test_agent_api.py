@@ -23,7 +23,7 @@ URGENT, EARLY, LATE = "+4915111111111", "+4915122222222", "+4915133333333"
 @pytest.fixture
 def auth(session: Session) -> dict[str, str]:
     """Headers with a valid API key (created as ``ivr apikeys create`` does)."""
-    key = create_api_key(session, "agent-desk")
+    key = create_api_key(session, "agent-desk", ["callbacks"])
     session.commit()
     return {"Authorization": f"Bearer {key}"}
 
@@ -176,4 +176,4 @@ def test_a_body_that_is_not_json_400(
     client: FlaskClient, auth: dict[str, str], queued: dict[str, int]
 ) -> None:
     resp = client.post(f"/api/callbacks/{queued[LATE]}/complete", data="note=done", headers=auth)
-    assert (resp.status_code, resp.get_json()) == (400, {"error": "the body must be a JSON object"})
+    assert (resp.status_code, resp.get_json()) == (400, {"error": "the body is not valid JSON"})

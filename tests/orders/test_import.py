@@ -28,7 +28,9 @@ def test_import_stores_orders_and_links_customers(runner, session, tmp_path):
     path = _write(tmp_path, GOOD, no_phone)
     result = runner.invoke(main, ["orders", "import", str(path)])
     assert result.exit_code == 0, result.output
-    assert result.output.strip().endswith("2 rows imported, 0 rows rejected")
+    assert result.output.strip().endswith(
+        "2 orders imported (2 new, 0 updated, 0 unchanged), 0 duplicate rows, 0 rows rejected"
+    )
     order = session.scalar(select(Order).where(Order.order_number == "4711"))
     assert (order.phone, order.status) == ("+4915112345678", "shipped")
     assert order.expected_delivery == date(2026, 11, 26)
@@ -42,7 +44,7 @@ def test_reimport_updates_by_order_number(runner, session, tmp_path):
     runner.invoke(main, ["orders", "import", str(_write(tmp_path, GOOD))])
     delayed = GOOD.replace(",shipped,", ",delayed,").replace("2026-11-26", "2026-11-30")
     result = runner.invoke(main, ["orders", "import", str(_write(tmp_path, delayed))])
-    assert "1 rows imported" in result.output
+    assert "1 orders imported (0 new, 1 updated, 0 unchanged)" in result.output
     orders = session.scalars(select(Order)).all()
     assert [(o.status, o.expected_delivery) for o in orders] == [("delayed", date(2026, 11, 30))]
 
@@ -62,10 +64,13 @@ def test_bad_rows_are_reported_with_line_and_reason_and_the_rest_imports(runner,
     assert result.exit_code == 0
     assert f"{path}:3: order_number must be 3 to 20 digits" in result.output
     assert f"{path}:4: status must be one of" in result.output
-    assert f"{path}:5: expected_delivery is not an ISO 8601 date: '26.11.2026'" in result.output
+    assert f"{path}:5: expected_delivery is not an ISO 8601 date (YYYY-MM-DD)" in result.output
     assert f"{path}:6: phone is not a valid phone number" in result.output
     assert f"{path}:7: expected 13 fields, found 4" in result.output
-    assert result.output.strip().endswith("2 rows imported, 5 rows rejected")
+    assert result.output.strip().endswith(
+        "2 orders imported (2 new, 0 updated, 0 unchanged), 0 duplicate rows, 5 rows rejected"
+    )
+    assert "26.11.2026" not in result.output and "call me" not in result.output
     assert sorted(session.scalars(select(Order.order_number))) == ["4711", "4717"]
 
 
@@ -74,7 +79,11 @@ def test_a_wrong_header_imports_nothing(runner, session, tmp_path):
     path.write_text("number,status\n4711,shipped\n", encoding="utf-8")
     result = runner.invoke(main, ["orders", "import", str(path)])
     assert result.exit_code == 1
-    assert "the header must be exactly: order_number,customer_name," in result.output
+    assert "line 1 has 2 columns separated by ','; missing: order_number, customer_name" in result.output
+    assert (
+        "The header must name these columns, separated by ',' or ';': order_number,customer_name,"
+        in result.output
+    )
     assert session.scalars(select(Order)).all() == []
 
 
@@ -85,6 +94,25 @@ def test_thousands_of_rows_import_in_batches_with_duplicates(runner, session, tm
         for i in range(3000)
     ]  # 500 numbers appear twice
     result = runner.invoke(main, ["orders", "import", str(_write(tmp_path, *rows))])
-    assert result.output.strip().endswith("3000 rows imported, 0 rows rejected")
+    assert result.output.strip().endswith(
+        "2500 orders imported (2500 new, 0 updated, 0 unchanged), 500 duplicate rows, 0 rows rejected"
+    )
+    assert "orders.csv:2502: repeats the order number of line 2; the later row is used" in result.output
+    assert "480 more duplicate rows" in result.output
     assert len(session.scalars(select(Order.id)).all()) == 2500
     assert session.scalar(select(Order.customer_name).where(Order.order_number == "100000")) == "Kunde 2500"
+
+
+def test_a_long_import_reports_progress_on_stderr(runner, session, tmp_path):
+    rows = [
+        f"{100000 + i},Kunde {i},,k{i}@example.de,10115,shipped,DHL,,2026-11-12,,2026-11-26,,Artikel"
+        for i in range(10_500)
+    ]
+    path = _write(tmp_path, *rows)
+    result = runner.invoke(main, ["orders", "import", str(path)])
+    assert result.exit_code == 0
+    assert f"{path}: 10000 rows read, 10000 orders stored so far" in result.stderr
+    assert "10000 rows read" not in result.stdout
+    assert result.stdout.strip().endswith(
+        "10500 orders imported (10500 new, 0 updated, 0 unchanged), 0 duplicate rows, 0 rows rejected"
+    )
