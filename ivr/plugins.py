@@ -9,6 +9,7 @@ from flask import Blueprint
 
 # --- capability imports (node kinds, services, models) ---
 from ivr import callback_views, callbacks_api
+from ivr.desk import api as desk_api
 from ivr.desk import twilio_views as desk_twilio_views
 from ivr.desk import views as desk_views
 from ivr.orders import api as orders_api
@@ -26,4 +27,5 @@ def blueprints() -> list[Blueprint]:
     found.append(speech_views.bp)
     found.append(desk_views.bp)
     found.append(desk_twilio_views.bp)
+    found.append(desk_api.bp)
     return found

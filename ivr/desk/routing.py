@@ -317,13 +317,13 @@ def standing(session: Session, call_sid: str, now: datetime, default_handle: int
         )
         if _serves(u, task)
     ]
-    handle = _recent_handle_seconds(session, task.queue, now) or default_handle
+    handle = recent_handle_seconds(session, task.queue, now) or default_handle
     position = (ahead or 0) + 1
     estimate = position * handle // max(1, len(on_duty)) if on_duty else position * handle
     return Standing(position, len(on_duty), max(60, estimate))
 
 
-def _recent_handle_seconds(session: Session, queue: str, now: datetime) -> int | None:
+def recent_handle_seconds(session: Session, queue: str, now: datetime) -> int | None:
     """Mean talk time of the queue's calls in the last 24 hours (None without enough of them)."""
     rows = session.execute(
         select(Task.connected_at, Task.ended_at).where(
