@@ -249,12 +249,18 @@ def list_queue(
 
 
 def complete_request(session: Session, request_id: int, note: str | None, now: datetime) -> CallbackRequest:
-    """An agent finished the callback, with an outcome note."""
+    """An agent finished the callback they took, with an outcome note.
+
+    Only a request an agent has (claimed by hand, or connected by the dialer) can be completed:
+    a waiting one has been completed by nobody, and a completed one keeps its first outcome.
+    """
     request = _get(session, request_id)
     if request.status == CANCELLED:
         raise CallbackError(f"callback {request_id} was cancelled")
-    if request.status not in (CLAIMED, CONNECTED, COMPLETED, QUEUED):
-        raise CallbackError(f"callback {request_id} is {request.status}; it cannot be completed now")
+    if request.status == COMPLETED:
+        raise CallbackError(f"callback {request_id} was completed already")
+    if request.status not in (CLAIMED, CONNECTED) or request.agent_id is None:
+        raise CallbackError(f"callback {request_id} is {request.status}; an agent must take it first")
     request.status, request.outcome = COMPLETED, request.outcome or "talked"
     request.note = note or request.note
     request.claimed_by = request.lease_until = None

@@ -41,3 +41,10 @@ class WrapupForm(FlaskForm):
     task = HiddenField("Task", validators=[DataRequired(), Length(max=20)])
     disposition = SelectField("Outcome", choices=[])
     note = TextAreaField("Note", validators=[Optional(), Length(max=MAX_NOTE)])
+
+
+class CallbackDoneForm(FlaskForm):
+    """The outcome of a callback the agent made."""
+
+    request = HiddenField("Request", validators=[DataRequired(), Length(max=20)])
+    note = TextAreaField("Note", validators=[Optional(), Length(max=MAX_NOTE)])

@@ -29,10 +29,12 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy.orm import Session
 
-from callbacks.queue import list_queue
+from callbacks.queue import CallbackError, list_queue
+from callbacks.settings import Settings as CallbackSettings
 from ivr.db import after_commit, get_session, session_factory, unit_of_work
 from ivr.desk import auth, i18n
-from ivr.desk.forms import CodeForm, EmptyForm, PresenceForm, SignInForm, WrapupForm
+from ivr.desk import callbacks as desk_callbacks
+from ivr.desk.forms import CallbackDoneForm, CodeForm, EmptyForm, PresenceForm, SignInForm, WrapupForm
 from ivr.desk.i18n import gettext as _
 from ivr.desk.models import Task, User
 from ivr.desk.presence import PresenceError, choose_activity
@@ -164,6 +166,9 @@ def home() -> ResponseReturnValue:
         queue=queue,
         sign_out=EmptyForm(),
         call=_call_panel(get_session(), user),
+        callback=desk_callbacks.my_callback(get_session(), user),
+        callback_form=CallbackDoneForm(),
+        take_form=EmptyForm(),
         softphone=SoftphoneSettings.from_config(current_app.config) is not None and SDK.exists(),
     )
 
@@ -275,6 +280,57 @@ def presence() -> ResponseReturnValue:
                 flash(_(str(exc)), "error")
     else:
         flash(_("The form had expired; please try again."), "error")
+    return redirect(url_for("desk.home"))
+
+
+@bp.post("/callbacks/next")
+@auth.role_required("agent")
+def callback_next() -> ResponseReturnValue:
+    """Take the most urgent due callback request."""
+    if not EmptyForm().validate_on_submit():
+        flash(_("The form had expired; please try again."), "error")
+        return redirect(url_for("desk.home"))
+    settings = CallbackSettings.from_config(current_app.config)
+    with unit_of_work() as db:
+        taken = desk_callbacks.take_next(
+            db, cast(User, current_user), current_app.config["CLOCK"](), settings.dial_lease
+        )
+    if taken is None:
+        flash(_("No callback is due right now."), "info")
+    return redirect(url_for("desk.home"))
+
+
+@bp.post("/callbacks/done")
+@auth.role_required("agent")
+def callback_done() -> ResponseReturnValue:
+    """The agent talked to the customer: complete the callback with a note."""
+    form = CallbackDoneForm()
+    if not form.validate_on_submit() or not (form.request.data or "").isdigit():
+        flash(_("The form had expired; please try again."), "error")
+        return redirect(url_for("desk.home"))
+    try:
+        with unit_of_work() as db:
+            desk_callbacks.finish(
+                db,
+                cast(User, current_user),
+                int(form.request.data or 0),
+                form.note.data or "",
+                current_app.config["CLOCK"](),
+            )
+    except CallbackError as exc:
+        flash(_(str(exc)), "error")
+        return redirect(url_for("desk.home"))
+    flash(_("Saved in the customer history."), "info")
+    return redirect(url_for("desk.home"))
+
+
+@bp.post("/callbacks/back")
+@auth.role_required("agent")
+def callback_back() -> ResponseReturnValue:
+    """The customer could not be reached: the request goes back to the queue."""
+    if EmptyForm().validate_on_submit():
+        with unit_of_work() as db:
+            desk_callbacks.give_back(db, cast(User, current_user))
     return redirect(url_for("desk.home"))
 
 

@@ -177,3 +177,30 @@ def test_a_body_that_is_not_json_400(
 ) -> None:
     resp = client.post(f"/api/callbacks/{queued[LATE]}/complete", data="note=done", headers=auth)
     assert (resp.status_code, resp.get_json()) == (400, {"error": "the body is not valid JSON"})
+
+
+def test_a_completed_request_keeps_its_outcome(
+    client: FlaskClient, auth: dict[str, str], queued: dict[str, int]
+) -> None:
+    claimed = client.post("/api/callbacks/claim", json={"agent": "ana"}, headers=auth).get_json()
+    first = client.post(
+        f"/api/callbacks/{claimed['id']}/complete", json={"note": "Refund promised"}, headers=auth
+    )
+    assert first.status_code == 200
+    again = client.post(
+        f"/api/callbacks/{claimed['id']}/complete", json={"note": "overwritten?"}, headers=auth
+    )
+    assert (again.status_code, again.get_json()) == (
+        409,
+        {"error": f"callback {claimed['id']} was completed already"},
+    )
+    rows = client.get("/api/callbacks?status=completed", headers=auth).get_json()
+    assert [r["note"] for r in rows] == ["Refund promised"]
+
+
+def test_a_waiting_request_cannot_be_completed_by_nobody(
+    client: FlaskClient, auth: dict[str, str], queued: dict[str, int]
+) -> None:
+    resp = client.post(f"/api/callbacks/{queued[LATE]}/complete", json={"note": "done"}, headers=auth)
+    assert resp.status_code == 409
+    assert "an agent must take it first" in resp.get_json()["error"]
