@@ -49,7 +49,7 @@ class Body(io.RawIOBase):
 @pytest.fixture
 def api_key(runner):
     """A key made the way an admin makes one."""
-    result = runner.invoke(main, ["apikeys", "create", "shop"])
+    result = runner.invoke(main, ["apikeys", "create", "shop", "--scope", "orders"])
     assert result.exit_code == 0, result.output
     return result.output.strip().splitlines()[-1]
 
