@@ -6,11 +6,12 @@ import phonenumbers
 
 
 def normalize_phone(raw: str | None, region: str = "DE") -> str | None:
-    """Return ``raw`` as E.164, or None when it is not a possible phone number."""
+    """Return ``raw`` (a number or a SIP URI) as E.164, or None when it holds no possible number."""
     if not raw:
         return None
+    raw = sip_user(raw.strip())
     try:
-        number = phonenumbers.parse(raw.strip(), region)
+        number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
         return None
     if not phonenumbers.is_possible_number(number):
@@ -25,3 +26,15 @@ def mask_phone(number: str | None) -> str:
     if len(number) <= 6:
         return "*" * len(number)
     return number[:6] + "*" * (len(number) - 9) + number[-3:]
+
+
+def sip_user(address: str) -> str:
+    """The user part of a SIP URI (``sip:+4915112345678@host;transport=tls`` → ``+4915112345678``).
+
+    Anything that is not a SIP URI is returned unchanged.
+    """
+    scheme, colon, rest = address.partition(":")
+    if not colon or scheme.lower() not in ("sip", "sips"):
+        return address
+    user = rest.split("@", 1)[0] if "@" in rest else ""
+    return user.split(";", 1)[0]
