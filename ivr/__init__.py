@@ -25,15 +25,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     db.init_app(app)
 
-    from ivr import plugins, webhooks
+    from ivr import health, plugins, webhooks
 
+    app.register_blueprint(health.bp)
     app.register_blueprint(webhooks.bp)
     for blueprint in plugins.blueprints():
         app.register_blueprint(blueprint)
-
-    @app.get("/health")
-    def health() -> dict[str, str]:
-        """Liveness probe."""
-        return {"status": "ok"}
 
     return app
