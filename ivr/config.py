@@ -24,6 +24,7 @@ def load_config(instance_path: str) -> dict[str, Any]:
             connect=float(env.get("IVR_DB_CONNECT_TIMEOUT", Timeouts.connect)),
             statement=float(env.get("IVR_DB_STATEMENT_TIMEOUT", Timeouts.statement)),
             lock=float(env.get("IVR_DB_LOCK_TIMEOUT", Timeouts.lock)),
+            sqlite_busy=float(env.get("IVR_DB_SQLITE_BUSY_TIMEOUT", Timeouts.sqlite_busy)),
         ),
         "TWILIO_ACCOUNT_SID": env.get("TWILIO_ACCOUNT_SID", "AC" + "0" * 32),
         "TWILIO_AUTH_TOKEN": env.get("TWILIO_AUTH_TOKEN") or instance_auth_token(instance),

@@ -40,15 +40,18 @@ class Timeouts:
     connect: float = 3.0
     #: One statement (PostgreSQL ``statement_timeout``; the unanswered-TCP guard too).
     statement: float = 5.0
-    #: Waiting for a row lock (PostgreSQL ``lock_timeout``) or SQLite's write lock.
+    #: Waiting for a row lock (PostgreSQL ``lock_timeout``) or this process's SQLite writer lock.
     lock: float = 3.0
+    #: Waiting for another process (a CLI command, a worker) to release the SQLite file: several
+    #: writers share it only outside the web process, where patience beats failing a job.
+    sqlite_busy: float = 10.0
 
 
 def make_engine(url: str, timeouts: Timeouts | None = None) -> Engine:
     """Create an engine; SQLite gets WAL and a busy timeout so workers can share it."""
     limits = timeouts or Timeouts()
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": limits.lock})
+        engine = create_engine(url, connect_args={"timeout": limits.sqlite_busy})
         _TIMEOUTS[engine] = limits
 
         @event.listens_for(engine, "connect")
