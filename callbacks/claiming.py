@@ -130,10 +130,11 @@ def start_attempt(
         status="queued",
         intent=intent,
         language=language,
+        event_seq=1,
     )
     session.add(interaction)
     session.flush()
-    # A new interaction: its log starts at 1 (log_events would first ask for the highest seq).
+    # A new interaction: its log starts at 1, written directly (saves log_events' counter UPDATE).
     data = {"request_id": request_id, "attempt": attempt, "agent": agent_name, "reason": reason}
     session.add(
         InteractionEvent(

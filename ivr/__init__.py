@@ -26,17 +26,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     limits.init_app(app)
 
-    from ivr import plugins, restapi, webhooks
+    from ivr import health, plugins, restapi, webhooks
 
     restapi.register(app)
 
+    app.register_blueprint(health.bp)
     app.register_blueprint(webhooks.bp)
     for blueprint in plugins.blueprints():
         app.register_blueprint(blueprint)
-
-    @app.get("/health")
-    def health() -> dict[str, str]:
-        """Liveness probe."""
-        return {"status": "ok"}
 
     return app

@@ -9,7 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, joinedload
 
 from ivr.config import capture_mode
 from ivr.flows.engine import resume_flow, start_flow
@@ -19,6 +21,7 @@ from ivr.flows.store import flow_by_id, flow_of, latest_version
 from ivr.history import get_or_create_customer, log_events
 from ivr.models import Call, Interaction
 from ivr.models._types import utcnow
+from ivr.models.interaction import ADDRESS_LENGTH
 from ivr.phone import normalize_phone
 from ivr.services import Services
 
@@ -26,10 +29,16 @@ from ivr.services import Services
 Renderer = Callable[[Step, int], str]
 
 FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
+#: The order of the non-final statuses; final ones rank above all (see ``_rank``).
+STATUS_RANK = {"queued": 0, "initiated": 0, "ringing": 1, "in-progress": 2, "answered": 2}
 
 
 class UnknownFlow(Exception):
     """No published version of the configured flow exists."""
+
+
+class CallEnded(Exception):
+    """The call already has its final status: the webhook gets a hang-up and changes nothing."""
 
 
 @dataclass(frozen=True)
@@ -48,16 +57,26 @@ def start_call(
     render: Renderer,
     now: datetime | None = None,
 ) -> str:
-    """Create the call and its history entry and answer with the flow's first step."""
+    """Create the call and its history entry and answer with the flow's first step.
+
+    Idempotent under concurrency: duplicates of the incoming-call webhook wait for the first
+    one's transaction (``INSERT … ON CONFLICT DO NOTHING`` on the CallSid) and answer the same.
+    """
     call = _load_call(session, incoming.call_sid)
     if call is not None:  # Twilio retried the incoming-call webhook
         return call.last_response
     version = latest_version(session, config["FLOW_NAME"])
     if version is None:
         raise UnknownFlow(config["FLOW_NAME"])
-    flow = flow_of(version)
     caller = normalize_phone(incoming.from_number, config["DEFAULT_REGION"])
-    interaction = _interaction_for(session, incoming, caller)
+    interaction = _claim_interaction(session, incoming, caller)
+    call = _load_call(session, incoming.call_sid)
+    if call is not None:  # a duplicate that ran at the same time got here first
+        return call.last_response
+    if interaction.ended_at is not None:  # its final status callback came first
+        raise CallEnded(incoming.call_sid)
+    _raise_status(interaction, "in-progress")
+    flow = flow_of(version)
     interaction.language = flow.default_language
     state = CallState(node=flow.start, language=flow.default_language)
     ctx = Context(flow, state, now or utcnow(), _services(session, config, incoming.call_sid, caller))
@@ -86,15 +105,18 @@ def continue_call(
     """Apply the caller's input to the waiting node; None when the call is unknown.
 
     A webhook whose step number is not the current one is a retry or a stale duplicate:
-    it gets the stored answer again and changes nothing.
+    it gets the stored answer again and changes nothing. After the call's final status it
+    raises ``CallEnded``.
     """
     call = _load_call(session, call_sid, lock=True)
     if call is None:
         return None
+    interaction = call.interaction
+    if interaction.ended_at is not None:  # the caller hung up: neither advance nor reveal anything
+        raise CallEnded(call_sid)
     if step_number != call.step or call.finished:
         return call.last_response
     flow = flow_by_id(session, call.flow_version_id)
-    interaction = call.interaction
     # Deep copies: the ORM compares old and new JSON values, and a nested dict changed in
     # place would compare equal to itself and never be written.
     state = CallState(
@@ -118,23 +140,39 @@ def record_status(
     params: Mapping[str, str | None],
     config: dict[str, Any],
 ) -> Interaction:
-    """Record a status callback; a call we never saw (failed before answering) is logged too."""
-    interaction = session.scalar(select(Interaction).where(Interaction.call_sid == call_sid))
+    """Record a status callback; a call we never saw (failed before answering) is logged too.
+
+    Statuses only move forward (ringing < in-progress < final): a late or duplicated callback,
+    and anything after the final status, changes and logs nothing.
+    """
+    interaction = session.scalar(
+        select(Interaction).where(Interaction.call_sid == call_sid).with_for_update()
+    )
     if interaction is None:
         incoming = IncomingCall(call_sid, params.get("From"), params.get("To"))
         caller = normalize_phone(incoming.from_number, config["DEFAULT_REGION"])
-        interaction = _interaction_for(session, incoming, caller)
-    if interaction.status == status and interaction.ended_at is not None:
-        return interaction  # a duplicated callback
-    interaction.status = status
-    events = [Event("status", {"status": status, "duration": duration})]
+        interaction = _claim_interaction(session, incoming, caller, status="queued")
+    if not _raise_status(interaction, status):
+        return interaction
     if status in FINAL_STATUSES:
         interaction.ended_at = utcnow()
         interaction.duration = duration
-        call = _load_call(session, call_sid)
-        interaction.outcome = _outcome(call, status)
-    log_events(session, interaction, events)
+        # Unlocked read: every writer of the call holds its interaction's lock, which we hold.
+        interaction.outcome = _outcome(_load_call(session, call_sid), status)
+    log_events(session, interaction, [Event("status", {"status": status, "duration": duration})])
     return interaction
+
+
+def _raise_status(interaction: Interaction, status: str) -> bool:
+    """Move the interaction to ``status`` if that is a step forward; False if it is not."""
+    if interaction.ended_at is not None or _rank(status) <= _rank(interaction.status):
+        return False
+    interaction.status = status
+    return True
+
+
+def _rank(status: str) -> int:
+    return 3 if status in FINAL_STATUSES else STATUS_RANK.get(status, 0)
 
 
 def _outcome(call: Call | None, status: str) -> str:
@@ -147,19 +185,39 @@ def _outcome(call: Call | None, status: str) -> str:
     return "completed" if call.finished else "abandoned"
 
 
-def _interaction_for(session: Session, incoming: IncomingCall, caller: str | None) -> Interaction:
+def _claim_interaction(
+    session: Session, incoming: IncomingCall, caller: str | None, status: str = "in-progress"
+) -> Interaction:
+    """The call's interaction, created if new, locked until commit (one per CallSid, race-free)."""
     customer = get_or_create_customer(session, caller)
-    interaction = Interaction(
-        customer_id=customer.id if customer else None,
-        channel="voice",
-        call_sid=incoming.call_sid,
-        direction="inbound",
-        from_number=caller or incoming.from_number,
-        to_number=incoming.to_number,
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    new = (
+        insert(Interaction)
+        .values(
+            customer_id=customer.id if customer else None,
+            channel="voice",
+            call_sid=incoming.call_sid,
+            direction="inbound",
+            from_number=_address(caller or incoming.from_number),
+            to_number=_address(incoming.to_number),
+            status=status,
+        )
+        .on_conflict_do_nothing(index_elements=["call_sid"])
+        .returning(Interaction)
     )
-    session.add(interaction)
-    session.flush()
-    return interaction
+    # On PostgreSQL a conflicting INSERT waits for the other transaction, then does nothing.
+    created = session.scalars(new, execution_options={"populate_existing": True}).one_or_none()
+    if created is not None:
+        return created
+    return session.scalars(
+        select(Interaction).where(Interaction.call_sid == incoming.call_sid).with_for_update()
+    ).one()
+
+
+def _address(raw: str | None) -> str | None:
+    """A caller or callee address as stored: bounded, so a very long SIP URI cannot fail the call."""
+    return raw[:ADDRESS_LENGTH] if raw else raw
 
 
 def _save(
@@ -181,8 +239,10 @@ def _save(
 
 def _load_call(session: Session, call_sid: str, lock: bool = False) -> Call | None:
     query = select(Call).where(Call.call_sid == call_sid)
-    if lock:  # serialise duplicate webhooks of one call (no-op on SQLite, which locks the file)
-        query = query.with_for_update()
+    if lock:
+        # One statement locks the call's row and then its interaction's (no-op on SQLite, which
+        # locks the file): duplicate webhooks and the status callback of one call queue up.
+        query = query.options(joinedload(Call.interaction, innerjoin=True)).with_for_update()
     return session.scalar(query)
 
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ivr.db import Timeouts
 from ivr.models._types import utcnow
 
 TOKEN_FILE = "twilio_auth_token"
@@ -25,6 +26,13 @@ def load_config(instance_path: str) -> dict[str, Any]:
     instance = Path(instance_path)
     return {
         "DATABASE_URL": env.get("IVR_DATABASE_URL") or f"sqlite:///{instance / 'hotline.db'}",
+        # Seconds; all well below Twilio's 15 s webhook timeout (ivr.db.Timeouts).
+        "DB_TIMEOUTS": Timeouts(
+            connect=float(env.get("IVR_DB_CONNECT_TIMEOUT", Timeouts.connect)),
+            statement=float(env.get("IVR_DB_STATEMENT_TIMEOUT", Timeouts.statement)),
+            lock=float(env.get("IVR_DB_LOCK_TIMEOUT", Timeouts.lock)),
+            sqlite_busy=float(env.get("IVR_DB_SQLITE_BUSY_TIMEOUT", Timeouts.sqlite_busy)),
+        ),
         "TWILIO_ACCOUNT_SID": env.get("TWILIO_ACCOUNT_SID", "AC" + "0" * 32),
         "TWILIO_AUTH_TOKEN": auth_token(env.get("TWILIO_AUTH_TOKEN"), instance),
         "TWILIO_API_BASE_URL": env.get("TWILIO_API_BASE_URL"),

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app, g
@@ -19,16 +22,40 @@ _AFTER_COMMIT = "ivr.after_commit"
 
 #: Execution option marking a transaction that will write (SQLite: BEGIN IMMEDIATE).
 WRITE_OPTION = "ivr_writes"
+#: Each engine's ``Timeouts``, for the waits that are ours rather than the driver's.
+_TIMEOUTS: weakref.WeakKeyDictionary[Engine, Timeouts] = weakref.WeakKeyDictionary()
 
 
 class Base(DeclarativeBase):
     """Declarative base of every model."""
 
 
-def make_engine(url: str) -> Engine:
+@dataclass(frozen=True)
+class Timeouts:
+    """How long the database may keep a request waiting, in seconds.
+
+    Twilio gives a webhook 15 s; these stay well below so that a database which is down,
+    hung or locked fails the request in time for the fallback TwiML to reach the caller.
+    """
+
+    #: Opening a connection (PostgreSQL ``connect_timeout``, at least 2 s) and waiting for a
+    #: free one in the pool.
+    connect: float = 3.0
+    #: One statement (PostgreSQL ``statement_timeout``; the unanswered-TCP guard too).
+    statement: float = 5.0
+    #: Waiting for a row lock (PostgreSQL ``lock_timeout``) or this process's SQLite writer lock.
+    lock: float = 3.0
+    #: Waiting for another process (a CLI command, a worker) to release the SQLite file: several
+    #: writers share it only outside the web process, where patience beats failing a job.
+    sqlite_busy: float = 10.0
+
+
+def make_engine(url: str, timeouts: Timeouts | None = None) -> Engine:
     """Create an engine; SQLite gets WAL and a busy timeout so workers can share it."""
+    limits = timeouts or Timeouts()
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 15})
+        engine = create_engine(url, connect_args={"timeout": limits.sqlite_busy})
+        _TIMEOUTS[engine] = limits
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -47,12 +74,42 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    connect_args: dict[str, Any] = {}
+    if url.startswith("postgresql"):
+        connect_args = {
+            "connect_timeout": max(2, math.ceil(limits.connect)),
+            # A server that stops answering mid-request: give up on unacknowledged data.
+            "tcp_user_timeout": int(limits.statement * 1000),
+            "keepalives": 1,
+            "keepalives_idle": 5,
+            "keepalives_interval": 2,
+            "keepalives_count": 2,
+        }
+    engine = create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        pool_timeout=limits.connect,
+        connect_args=connect_args,
+    )
+    _TIMEOUTS[engine] = limits
+    if url.startswith("postgresql"):
+
+        @event.listens_for(engine, "connect")
+        def _postgres_timeouts(dbapi_conn: Any, _record: Any) -> None:
+            # SET rather than the ``options`` startup parameter, which PgBouncer refuses.
+            with dbapi_conn.cursor() as cur:
+                cur.execute(f"SET statement_timeout = {int(limits.statement * 1000)}")
+                cur.execute(f"SET lock_timeout = {int(limits.lock * 1000)}")
+            dbapi_conn.commit()
+
+    return engine
 
 
 def init_app(app: Flask) -> None:
     """Bind a session factory to the app and close sessions after each request."""
-    engine = make_engine(app.config["DATABASE_URL"])
+    engine = make_engine(app.config["DATABASE_URL"], app.config["DB_TIMEOUTS"])
     app.extensions["ivr.db"] = sessionmaker(engine, expire_on_commit=False)
     app.teardown_appcontext(_close_session)
 
@@ -97,7 +154,8 @@ def transaction(session: Session) -> Iterator[Session]:
     """One writing transaction: commit once at the end, or roll back on any error."""
     # SQLite has one writer at a time: threads of this process queue on a lock (woken at
     # once) instead of in SQLite's busy handler, which sleeps in steps of up to 100 ms.
-    lock = _SQLITE_WRITER if session.get_bind().dialect.name == "sqlite" else nullcontext()
+    bind = session.get_bind()
+    lock = _writer_lock(bind.engine) if bind.dialect.name == "sqlite" else nullcontext()
     with lock:
         if session.in_transaction():  # a read earlier in the request (the signed-in user): end it
             session.commit()
@@ -129,3 +187,19 @@ def lock_names(session: Session, *names: str) -> None:
 def _lock_key(name: str) -> int:
     """A stable signed 64-bit advisory-lock key for ``name`` (the same in every process)."""
     return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+class DatabaseBusy(Exception):
+    """The database's write lock was not free in time."""
+
+
+@contextmanager
+def _writer_lock(engine: Engine) -> Iterator[None]:
+    """This process's SQLite write lock, waited for no longer than the lock timeout."""
+    limits = _TIMEOUTS.get(engine) or Timeouts()
+    if not _SQLITE_WRITER.acquire(timeout=limits.lock):
+        raise DatabaseBusy("SQLite write lock not free in time")
+    try:
+        yield
+    finally:
+        _SQLITE_WRITER.release()

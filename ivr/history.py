@@ -6,9 +6,10 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ivr.flows.steps import Event
 from ivr.models import Customer, Interaction, InteractionEvent
@@ -34,22 +35,31 @@ def get_or_create_customer(session: Session, phone: str | None) -> Customer | No
 def log_events(
     session: Session, interaction: Interaction, events: Iterable[Event], at: datetime | None = None
 ) -> None:
-    """Append events to an interaction's log, in order."""
+    """Append events to an interaction's log, in order.
+
+    The sequence numbers come from the interaction's own counter, incremented in one
+    ``UPDATE … RETURNING``: it numbers the events and locks the interaction row until commit,
+    so concurrent writers of one interaction (a step webhook and the status callback) queue up
+    instead of both taking ``max(seq) + 1``. Lock order: a call's row before its interaction.
+    """
     events = list(events)
     if not events:
         return
-    last = (
-        session.scalar(
-            select(func.max(InteractionEvent.seq)).where(InteractionEvent.interaction_id == interaction.id)
-        )
-        or 0
-    )
+    last = session.execute(
+        update(Interaction)
+        .where(Interaction.id == interaction.id)
+        .values(event_seq=Interaction.event_seq + len(events))
+        .returning(Interaction.event_seq),
+        execution_options={"synchronize_session": False},
+    ).scalar_one()
+    set_committed_value(interaction, "event_seq", last)
     when = at or utcnow()
-    for offset, event in enumerate(events, start=1):
+    first = last - len(events) + 1
+    for seq, event in enumerate(events, start=first):
         session.add(
             InteractionEvent(
                 interaction_id=interaction.id,
-                seq=last + offset,
+                seq=seq,
                 kind=event.kind,
                 at=when,
                 data=_clean(event.data),

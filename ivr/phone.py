@@ -34,12 +34,12 @@ def is_withheld(raw: str | None) -> bool:
 
 
 def normalize_phone(raw: str | None, region: str = "DE") -> str | None:
-    """Return ``raw`` as E.164, or None when it is not a possible phone number (or a withheld ID)."""
-    if is_withheld(raw):
+    """``raw`` (a number or a SIP URI) as E.164; None when it holds no possible number or is withheld."""
+    if not raw or is_withheld(raw):
         return None
-    assert raw is not None
+    raw = sip_user(raw.strip())
     try:
-        number = phonenumbers.parse(raw.strip(), region)
+        number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
         return None
     if not phonenumbers.is_possible_number(number):
@@ -71,3 +71,13 @@ def display_phone(number: str | None) -> str:
     except phonenumbers.NumberParseException:
         return number
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+def sip_user(address: str) -> str:
+    """The user part of a SIP URI (``sip:+4915112345678@host;transport=tls`` → ``+4915112345678``).
+
+    Anything that is not a SIP URI is returned unchanged.
+    """
+    scheme, colon, rest = address.partition(":")
+    if not colon or scheme.lower() not in ("sip", "sips"):
+        return address
+    user = rest.split("@", 1)[0] if "@" in rest else ""
+    return user.split(";", 1)[0]

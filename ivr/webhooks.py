@@ -11,7 +11,7 @@ from flask import Blueprint, Response, abort, current_app, request, url_for
 from itsdangerous import BadData, URLSafeTimedSerializer
 from twilio.request_validator import RequestValidator
 
-from ivr.calls import IncomingCall, continue_call, record_status, start_call
+from ivr.calls import CallEnded, IncomingCall, continue_call, record_status, start_call
 from ivr.db import get_session, unit_of_work
 from ivr.flows.steps import CallerInput, Listen, Step
 from ivr.limits import plausible_signature
@@ -37,7 +37,11 @@ def signed_url() -> str:
 
 
 def twilio_webhook(view: Callable[..., str]) -> Callable[..., Response]:
-    """Check Twilio's signature (403 if forged), then never let an error reach the caller."""
+    """Check Twilio's signature (403 if forged), then never let an error reach the caller.
+
+    Any failure (a database that is down or too slow, see ``ivr.db.Timeouts``) answers the
+    fallback TwiML: an apology, then ``IVR_FALLBACK_NUMBER`` or a goodbye.
+    """
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Response:
@@ -51,6 +55,8 @@ def twilio_webhook(view: Callable[..., str]) -> Callable[..., Response]:
             abort(403)
         try:
             xml = view(*args, **kwargs)
+        except CallEnded:  # a webhook racing the hang-up: nothing more to say
+            xml = render_hangup()
         except Exception:
             log.exception("webhook %s failed for call %s", request.path, request.form.get("CallSid"))
             get_session().rollback()

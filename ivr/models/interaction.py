@@ -14,6 +14,9 @@ from ivr.models._types import JSONType, UTCDateTime, utcnow
 if TYPE_CHECKING:
     from ivr.models.customer import Customer
 
+#: Room for a SIP URI (``sip:+4915112345678@shop.sip.twilio.com;transport=tls``).
+ADDRESS_LENGTH = 255
+
 
 class Interaction(Base):
     """One contact with a customer on any channel; a call is one, keyed by its CallSid."""
@@ -25,8 +28,9 @@ class Interaction(Base):
     channel: Mapped[str] = mapped_column(String(20), default="voice")
     call_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
     direction: Mapped[str] = mapped_column(String(20), default="inbound")
-    from_number: Mapped[str | None] = mapped_column(String(32))
-    to_number: Mapped[str | None] = mapped_column(String(32))
+    # E.164 where there is one, else the address as Twilio sent it (SIP URIs, client names).
+    from_number: Mapped[str | None] = mapped_column(String(ADDRESS_LENGTH))
+    to_number: Mapped[str | None] = mapped_column(String(ADDRESS_LENGTH))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     status: Mapped[str] = mapped_column(String(20), default="in-progress")
@@ -34,6 +38,8 @@ class Interaction(Base):
     outcome: Mapped[str | None] = mapped_column(String(30))
     intent: Mapped[str | None] = mapped_column(String(40))
     language: Mapped[str | None] = mapped_column(String(5))
+    #: The highest ``seq`` in the event log; incrementing it locks the row (ivr.history.log_events).
+    event_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     customer: Mapped[Customer | None] = relationship(back_populates="interactions")
     events: Mapped[list[InteractionEvent]] = relationship(

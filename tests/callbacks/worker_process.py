@@ -18,14 +18,16 @@ from callbacks.dialer import Dialer
 from callbacks.models import OPEN, CallbackRequest
 from callbacks.settings import Settings
 from callbacks.telephony import make_client
-from ivr.db import make_engine
+from ivr.db import Timeouts, make_engine
 from tests.callbacks.fakes import FakeTwilio
 from tests.callbacks.test_claiming import CONFIG, TOKEN, carrier
 
 
 def main(url: str, name: str) -> None:
     """Run one worker to the end of the queue."""
-    sessions = sessionmaker(make_engine(url), expire_on_commit=False)
+    # Eight processes writing one SQLite file on a loaded CI machine: a worker, unlike a webhook,
+    # has no caller waiting and may wait for the file as long as it takes.
+    sessions = sessionmaker(make_engine(url, Timeouts(sqlite_busy=120)), expire_on_commit=False)
     fake = FakeTwilio(TOKEN, on_call=carrier(sessions))
     settings = replace(Settings(), batch_size=25, api_retry_delay=0)
     dialer = Dialer(
