@@ -71,6 +71,8 @@ def display_phone(number: str | None) -> str:
     except phonenumbers.NumberParseException:
         return number
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
 def sip_user(address: str) -> str:
     """The user part of a SIP URI (``sip:+4915112345678@host;transport=tls`` → ``+4915112345678``).
 
