@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.orm import Session
 
 from ivr.desk.models import Task, User
@@ -68,7 +68,7 @@ def enqueue(
     context: dict[str, Any] | None = None,
 ) -> Task:
     """Put the caller in ``queue``; a retried webhook or a second transfer reuses the task."""
-    task = session.scalar(_locked(select(Task).where(Task.call_sid == call_sid)))
+    task = lock_task(session, Task.call_sid == call_sid)
     if task is None:
         task = Task(call_sid=call_sid, interaction_id=interaction_id, arrived_at=now, offers=0)
         session.add(task)
@@ -87,7 +87,7 @@ def enqueue(
 
 def leave(session: Session, call_sid: str, reason: str, now: datetime) -> Release | None:
     """The caller left the queue (hung up, or the queue gave up): release a ringing agent."""
-    task = session.scalar(_locked(select(Task).where(Task.call_sid == call_sid)))
+    task = lock_task(session, Task.call_sid == call_sid)
     if task is None or task.status not in QUEUED:
         return None
     release = _release_agent(session, task, now)
@@ -120,13 +120,27 @@ def route(session: Session, now: datetime, limit: int = 20) -> list[Offer]:
     offers: list[Offer] = []
     for task in tasks:
         agent = next((a for a in agents if _serves(a, task)), None)
-        if agent is None:
+        if agent is None or not _interaction_free(session, task):
             continue
         agents.remove(agent)
         offer = _offer(session, task, agent, now)
         if offer is not None:
             offers.append(offer)
     return offers
+
+
+def _interaction_free(session: Session, task: Task) -> bool:
+    """Lock the task's interaction without waiting; a webhook of that call holds it otherwise.
+
+    Routing locks the task first, so it must never *wait* for the interaction (webhooks take
+    interaction, then task): such a task is simply left for the next pass.
+    """
+    if task.interaction_id is None:
+        return True
+    locked = session.scalar(
+        select(Interaction.id).where(Interaction.id == task.interaction_id).with_for_update(skip_locked=True)
+    )
+    return locked is not None
 
 
 def _serves(agent: User, task: Task) -> bool:
@@ -168,7 +182,7 @@ def offer_failed(
     An agent who let it ring out is set to break (TaskRouter does the same), so the next
     caller is not offered to an empty desk; after a failure at Twilio's end they stay available.
     """
-    task = session.scalar(_locked(select(Task).where(Task.id == task_id)))
+    task = lock_task(session, Task.id == task_id)
     if task is None or task.status != "offered":
         return None
     release = _release_agent(session, task, now, missed=agent_missed)
@@ -179,7 +193,7 @@ def offer_failed(
 
 def agent_answered(session: Session, agent_call_sid: str, now: datetime) -> Task | None:
     """The agent picked up: connect the caller (None when the caller has gone meanwhile)."""
-    task = session.scalar(_locked(select(Task).where(Task.agent_call_sid == agent_call_sid)))
+    task = lock_task(session, Task.agent_call_sid == agent_call_sid)
     if task is None or task.status != "offered":
         return None
     task.status, task.connected_at = "connected", now
@@ -200,7 +214,7 @@ def agent_call_ended(
     session: Session, agent_call_sid: str, status: str, now: datetime, wrapup: timedelta
 ) -> Release | None:
     """The agent's call ended: after a conversation the agent wraps up; unanswered, the caller waits on."""
-    task = session.scalar(_locked(select(Task).where(Task.agent_call_sid == agent_call_sid)))
+    task = lock_task(session, Task.agent_call_sid == agent_call_sid)
     if task is None:
         return None
     if task.status == "offered":
@@ -253,6 +267,22 @@ def _release_agent(session: Session, task: Task, now: datetime, missed: bool = F
 def _locked(statement: Select[Row]) -> Select[Row]:
     """Lock the rows read and refresh them: a stale copy in the session must never be written back."""
     return statement.with_for_update().execution_options(populate_existing=True)
+
+
+def lock_task(session: Session, where: ColumnElement[bool]) -> Task | None:
+    """Lock a task after its call's interaction: the lock order of every writer of a call.
+
+    Call webhooks hold the call and its interaction before a node reaches the task; taking
+    them in the same order here means the agent's webhooks and routing never deadlock with them.
+    """
+    found = session.execute(select(Task.id, Task.interaction_id).where(where)).first()
+    if found is None:
+        return None
+    if found.interaction_id is not None:
+        session.execute(
+            select(Interaction.id).where(Interaction.id == found.interaction_id).with_for_update()
+        )
+    return session.scalar(_locked(select(Task).where(Task.id == found.id)))
 
 
 def _locked_user(session: Session, user_id: int | None) -> User | None:

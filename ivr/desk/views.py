@@ -38,7 +38,7 @@ from ivr.desk.forms import CallbackDoneForm, CodeForm, EmptyForm, PresenceForm, 
 from ivr.desk.i18n import gettext as _
 from ivr.desk.models import Task, User
 from ivr.desk.presence import PresenceError, choose_activity
-from ivr.desk.routing import client_identity
+from ivr.desk.routing import client_identity, lock_task
 from ivr.desk.screen import call_screen, current_task, fingerprint
 from ivr.desk.service import run_dispatch
 from ivr.desk.softphone import SDK, TOKEN_TTL, SoftphoneSettings, access_token
@@ -236,8 +236,9 @@ def wrapup() -> ResponseReturnValue:
         flash(_("The form had expired; please try again."), "error")
         return redirect(url_for("desk.home"))
     with unit_of_work() as db:
+        # The lock order of every writer of a call: interaction, task, then the agent.
+        task = lock_task(db, Task.id == int(form.task.data or 0))
         user = db.get(User, cast(User, current_user).id, with_for_update=True, populate_existing=True)
-        task = db.get(Task, int(form.task.data or 0), with_for_update=True)
         if user is None or task is None:
             abort(404)
         try:
