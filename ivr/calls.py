@@ -39,6 +39,8 @@ class IncomingCall:
     call_sid: str
     from_number: str | None
     to_number: str | None
+    #: A console test call of this flow (any published flow, not only the answering one).
+    test_flow: str | None = None
 
 
 def start_call(
@@ -52,16 +54,20 @@ def start_call(
     call = _load_call(session, incoming.call_sid)
     if call is not None:  # Twilio retried the incoming-call webhook
         return call.last_response
-    version = latest_version(session, config["FLOW_NAME"])
+    flow_name = incoming.test_flow or config["FLOW_NAME"]
+    version = latest_version(session, flow_name)
     if version is None:
-        raise UnknownFlow(config["FLOW_NAME"])
+        raise UnknownFlow(flow_name)
     flow = flow_of(version)
     caller = normalize_phone(incoming.from_number, config["DEFAULT_REGION"])
     interaction = _interaction_for(session, incoming, caller)
     interaction.language = flow.default_language
     state = CallState(node=flow.start, language=flow.default_language)
     ctx = Context(flow, state, now or utcnow(), _services(session, config, incoming.call_sid, caller))
-    ctx.log("call_started", flow=flow.name, flow_version=version.version)
+    if incoming.test_flow:  # kept apart from real calls in the history and the KPIs
+        ctx.log("call_started", flow=flow.name, flow_version=version.version, test=True)
+    else:
+        ctx.log("call_started", flow=flow.name, flow_version=version.version)
     step = start_flow(ctx)
     call = Call(
         call_sid=incoming.call_sid,
@@ -151,7 +157,7 @@ def _interaction_for(session: Session, incoming: IncomingCall, caller: str | Non
     customer = get_or_create_customer(session, caller)
     interaction = Interaction(
         customer_id=customer.id if customer else None,
-        channel="voice",
+        channel="test" if incoming.test_flow else "voice",
         call_sid=incoming.call_sid,
         direction="inbound",
         from_number=caller or incoming.from_number,
