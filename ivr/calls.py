@@ -63,7 +63,8 @@ def start_call(
     interaction = _interaction_for(session, incoming, caller)
     interaction.language = flow.default_language
     state = CallState(node=flow.start, language=flow.default_language)
-    ctx = Context(flow, state, now or utcnow(), _services(session, config, incoming.call_sid, caller))
+    services = _services(session, config, incoming.call_sid, caller, test=bool(incoming.test_flow))
+    ctx = Context(flow, state, now or utcnow(), services)
     if incoming.test_flow:  # kept apart from real calls in the history and the KPIs
         ctx.log("call_started", flow=flow.name, flow_version=version.version, test=True)
     else:
@@ -110,7 +111,8 @@ def continue_call(
         counters=copy.deepcopy(call.counters),
     )
     caller = normalize_phone(interaction.from_number, config["DEFAULT_REGION"])
-    ctx = Context(flow, state, now or utcnow(), _services(session, config, call_sid, caller))
+    services = _services(session, config, call_sid, caller, test=interaction.channel == "test")
+    ctx = Context(flow, state, now or utcnow(), services)
     step = resume_flow(ctx, data)
     call.step += 1
     return _save(session, call, interaction, ctx, step, render)
@@ -192,11 +194,14 @@ def _load_call(session: Session, call_sid: str, lock: bool = False) -> Call | No
     return session.scalar(query)
 
 
-def _services(session: Session, config: dict[str, Any], call_sid: str, caller: str | None) -> Services:
+def _services(
+    session: Session, config: dict[str, Any], call_sid: str, caller: str | None, test: bool = False
+) -> Services:
     return Services(
         session=session,
         config=config,
         call_sid=call_sid,
         caller=caller,
         speech_capture=capture_mode(config),
+        test=test,
     )

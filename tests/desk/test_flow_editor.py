@@ -9,6 +9,8 @@ import pyotp
 import pytest
 from sqlalchemy import func, select
 
+from callbacks.models import CallbackRequest
+from ivr.desk.models import Task
 from ivr.flows.store import SHIPPED_FLOWS, flow_versions
 from ivr.models import Customer, Interaction
 from tests.desk.conftest import csrf_token, post_form, sign_in
@@ -181,3 +183,25 @@ def test_a_test_call_of_a_flow_that_does_not_answer_calls(admin, session):
     assert resp.headers["Location"].endswith("/console/flows/testline")
     post_form(admin, "/console/flows/testline/test", {}, page="/console/flows/testline")
     assert "Hier ist die Testlinie." in text(admin.get("/console/flows/testline"))
+
+
+def test_a_test_call_rings_no_agent_and_queues_no_callback(admin, session, available_agent, fake):
+    available_agent()
+    post_form(admin, "/console/flows/hotline/test", {}, page="/console/flows/hotline")
+    _press(admin, "press", keys="3")
+    _press(admin, "press", keys="030123456")
+    _press(admin, "press", keys="1")
+    _press(admin, "press", keys="1")
+    page = text(admin.get("/console/flows/hotline"))
+    assert "Wir rufen Sie in Kürze unter der Nummer null drei null" in page  # heard as a caller would
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(CallbackRequest)) == 0  # nobody calls back
+
+    post_form(admin, "/console/flows/hotline/test", {}, page="/console/flows/hotline")
+    _press(admin, "press", keys="0")
+    page = text(admin.get("/console/flows/hotline"))
+    assert "Verbindung zu service." in page
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(Task)) == 0 and fake.calls == []  # no agent rung
+    assert _press(admin, "queue", result="hangup").status_code == 302
+    assert "Der Anruf ist beendet." in text(admin.get("/console/flows/hotline"))
