@@ -231,6 +231,9 @@ def test_start(name: str) -> ResponseReturnValue:
     if not EmptyForm().validate_on_submit():
         flash(_("The form had expired; please try again."), "error")
         return redirect(url_for("flows.flow", name=name))
+    earlier = session.get("test_call")
+    if earlier and (call := test_call(get_session(), earlier)) is not None and not call.finished:
+        hang_up_test_call(_app(), earlier)  # one test call per session: the last one ends
     get_session().close()  # the webhooks write; hold no transaction of ours meanwhile
     sid = f"CA{uuid.uuid4().hex}"
     session["test_call"] = sid

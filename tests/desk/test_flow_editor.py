@@ -53,6 +53,8 @@ def test_only_admins_reach_the_flow_editor(app, client, create_user, role):
     for path in ("/console/flows/", "/console/flows/hotline", "/console/flows/hotline/v1/diff"):
         assert client.get(path).status_code == 403, path
     assert client.post("/console/flows/hotline", data={"source": "x", "action": "publish"}).status_code == 403
+    for path in ("/console/flows/hotline/v1/rollback", "/console/flows/hotline/test"):
+        assert client.post(path).status_code == 403, path
     assert app.test_client().get("/console/flows/").status_code == 302  # signed out: to the sign-in page
 
 
@@ -144,6 +146,10 @@ def test_the_graph_starts_at_the_start_node_with_every_edge_labelled(admin):
     assert '<span class="edge">open</span>' in hours and '<span class="edge">closed</span>' in hours
 
 
+def _start(client, name: str = "hotline"):
+    return post_form(client, f"/console/flows/{name}/test", {}, page=f"/console/flows/{name}")
+
+
 def _press(client, action: str, **fields: str):
     return post_form(
         client,
@@ -154,7 +160,7 @@ def _press(client, action: str, **fields: str):
 
 
 def test_a_test_call_hears_the_prompts_and_stays_out_of_the_history(admin, session):
-    resp = post_form(admin, "/console/flows/hotline/test", {}, page="/console/flows/hotline")
+    resp = _start(admin)
     assert resp.status_code == 302 and resp.headers["Location"].endswith("#test-call")
     page = text(admin.get("/console/flows/hotline"))
     transcript = page.split('data-testid="transcript"')[1]
@@ -169,8 +175,14 @@ def test_a_test_call_hears_the_prompts_and_stays_out_of_the_history(admin, sessi
     assert _press(admin, "hangup").status_code == 302
     assert "Der Anruf ist beendet." in text(admin.get("/console/flows/hotline"))
 
+    assert _start(admin).status_code == 302
+    _press(admin, "press", keys="1")
+    _start(admin)  # again: ends it
+
     session.rollback()
-    [call] = session.scalars(select(Interaction)).all()
+    first, second, third = session.scalars(select(Interaction).order_by(Interaction.id)).all()
+    assert [first.status, second.status, third.status] == ["completed", "completed", "in-progress"]
+    call = first
     assert (call.channel, call.from_number, call.customer_id) == ("test", "client:flow-test", None)
     started = next(e for e in call.events if e.kind == "call_started")
     assert started.data["test"] is True and started.data["flow"] == "hotline"
@@ -181,13 +193,13 @@ def test_a_test_call_of_a_flow_that_does_not_answer_calls(admin, session):
     other = HOTLINE.replace("name: hotline", "name: testline").replace(GREETING, "Hier ist die Testlinie.")
     resp = edit(admin, other, "publish")
     assert resp.headers["Location"].endswith("/console/flows/testline")
-    post_form(admin, "/console/flows/testline/test", {}, page="/console/flows/testline")
+    _start(admin, "testline")
     assert "Hier ist die Testlinie." in text(admin.get("/console/flows/testline"))
 
 
 def test_a_test_call_rings_no_agent_and_queues_no_callback(admin, session, available_agent, fake):
     available_agent()
-    post_form(admin, "/console/flows/hotline/test", {}, page="/console/flows/hotline")
+    _start(admin)
     _press(admin, "press", keys="3")
     _press(admin, "press", keys="030123456")
     _press(admin, "press", keys="1")
@@ -197,7 +209,7 @@ def test_a_test_call_rings_no_agent_and_queues_no_callback(admin, session, avail
     session.rollback()
     assert session.scalar(select(func.count()).select_from(CallbackRequest)) == 0  # nobody calls back
 
-    post_form(admin, "/console/flows/hotline/test", {}, page="/console/flows/hotline")
+    _start(admin)
     _press(admin, "press", keys="0")
     page = text(admin.get("/console/flows/hotline"))
     assert "Verbindung zu service." in page
