@@ -40,7 +40,7 @@ from ivr.desk.testcall import (
     test_call,
 )
 from ivr.desk.views import console_headers
-from ivr.flows.definition import parse_flow
+from ivr.flows.definition import Flow, parse_flow
 from ivr.flows.store import (
     FlowLookupError,
     flow_of,
@@ -95,7 +95,11 @@ def index() -> ResponseReturnValue:
 
 
 def _editor(
-    name: str, form: FlowSourceForm, problems: list[tuple[int, str]] | None = None, status: int = 200
+    name: str,
+    form: FlowSourceForm,
+    problems: list[tuple[int, str]] | None = None,
+    status: int = 200,
+    draft: Flow | None = None,
 ) -> ResponseReturnValue:
     """The flow's page: history, editor (with problems at their lines), graph and test call."""
     versions = _versions(name)
@@ -114,8 +118,9 @@ def _editor(
         answering=current_app.config["FLOW_NAME"] == name,
         form=form,
         problems=problems,
-        lines=(form.source.data or "").replace("\r\n", "\n").split("\n") if problems else [],
-        graph=flow_graph(flow_of(live)),
+        lines=_source_text(form).split("\n") if problems else [],
+        graph=flow_graph(draft or flow_of(live)),
+        draft=draft is not None,
         call=call,
         test_form=TestInputForm(),
         dial_results=DIAL_RESULTS,
@@ -150,7 +155,7 @@ def edit(name: str) -> ResponseReturnValue:
         else:
             parsed = parse_flow(source, filename)
             flash(_("Valid: %(nodes)s nodes.", nodes=len(parsed.nodes)), "info")
-            return _editor(name, form)
+            return _editor(name, form, draft=parsed)
     except FlowError as exc:
         flash(_("Not published: the flow has problems."), "error")
         return _editor(name, form, exc.problems, status=422)

@@ -146,6 +146,14 @@ def test_the_graph_starts_at_the_start_node_with_every_edge_labelled(admin):
     assert '<span class="edge">open</span>' in hours and '<span class="edge">closed</span>' in hours
 
 
+def test_a_validated_draft_shows_its_own_graph(admin):
+    draft = HOTLINE.replace("    next: main_menu\n", "    next: returns_info\n", 1)
+    page = text(edit(admin, draft, "validate"))
+    assert "Graph des geprüften Entwurfs" in page and "Gültig:" in page
+    greeting = page.split('<li id="node-greeting">')[1].split('<li id="node-')[0]
+    assert '<span class="edge">next</span> → <a href="#node-returns_info">' in greeting
+
+
 def _start(client, name: str = "hotline"):
     return post_form(client, f"/console/flows/{name}/test", {}, page=f"/console/flows/{name}")
 
