@@ -48,6 +48,8 @@ class IncomingCall:
     call_sid: str
     from_number: str | None
     to_number: str | None
+    #: A console test call of this flow (any published flow, not only the answering one).
+    test_flow: str | None = None
 
 
 def start_call(
@@ -65,9 +67,10 @@ def start_call(
     call = _load_call(session, incoming.call_sid)
     if call is not None:  # Twilio retried the incoming-call webhook
         return call.last_response
-    version = latest_version(session, config["FLOW_NAME"])
+    flow_name = incoming.test_flow or config["FLOW_NAME"]
+    version = latest_version(session, flow_name)
     if version is None:
-        raise UnknownFlow(config["FLOW_NAME"])
+        raise UnknownFlow(flow_name)
     caller = normalize_phone(incoming.from_number, config["DEFAULT_REGION"])
     interaction = _claim_interaction(session, incoming, caller)
     call = _load_call(session, incoming.call_sid)
@@ -79,8 +82,12 @@ def start_call(
     flow = flow_of(version)
     interaction.language = flow.default_language
     state = CallState(node=flow.start, language=flow.default_language)
-    ctx = Context(flow, state, now or utcnow(), _services(session, config, incoming.call_sid, caller))
-    ctx.log("call_started", flow=flow.name, flow_version=version.version)
+    services = _services(session, config, incoming.call_sid, caller, test=bool(incoming.test_flow))
+    ctx = Context(flow, state, now or utcnow(), services)
+    if incoming.test_flow:  # kept apart from real calls in the history and the KPIs
+        ctx.log("call_started", flow=flow.name, flow_version=version.version, test=True)
+    else:
+        ctx.log("call_started", flow=flow.name, flow_version=version.version)
     step = start_flow(ctx)
     call = Call(
         call_sid=incoming.call_sid,
@@ -126,7 +133,8 @@ def continue_call(
         counters=copy.deepcopy(call.counters),
     )
     caller = normalize_phone(interaction.from_number, config["DEFAULT_REGION"])
-    ctx = Context(flow, state, now or utcnow(), _services(session, config, call_sid, caller))
+    services = _services(session, config, call_sid, caller, test=interaction.channel == "test")
+    ctx = Context(flow, state, now or utcnow(), services)
     step = resume_flow(ctx, data)
     call.step += 1
     return _save(session, call, interaction, ctx, step, render)
@@ -196,7 +204,7 @@ def _claim_interaction(
         insert(Interaction)
         .values(
             customer_id=customer.id if customer else None,
-            channel="voice",
+            channel="test" if incoming.test_flow else "voice",
             call_sid=incoming.call_sid,
             direction="inbound",
             from_number=_address(caller or incoming.from_number),
@@ -246,11 +254,14 @@ def _load_call(session: Session, call_sid: str, lock: bool = False) -> Call | No
     return session.scalar(query)
 
 
-def _services(session: Session, config: dict[str, Any], call_sid: str, caller: str | None) -> Services:
+def _services(
+    session: Session, config: dict[str, Any], call_sid: str, caller: str | None, test: bool = False
+) -> Services:
     return Services(
         session=session,
         config=config,
         call_sid=call_sid,
         caller=caller,
         speech_capture=capture_mode(config),
+        test=test,
     )

@@ -10,6 +10,7 @@ from flask import Blueprint
 # --- capability imports (node kinds, services, models) ---
 from ivr import callback_views, callbacks_api
 from ivr.desk import api as desk_api
+from ivr.desk import flows_views as desk_flows_views
 from ivr.desk import twilio_views as desk_twilio_views
 from ivr.desk import views as desk_views
 from ivr.orders import api as orders_api
@@ -28,4 +29,5 @@ def blueprints() -> list[Blueprint]:
     found.append(desk_views.bp)
     found.append(desk_twilio_views.bp)
     found.append(desk_api.bp)
+    found.append(desk_flows_views.bp)
     return found

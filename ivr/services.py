@@ -27,6 +27,8 @@ class Services:
     caller: str | None = None
     #: How callers' speech reaches us: twilio (<Gather input=speech>), record, stream, or off.
     speech_capture: str = "off"
+    #: A console test call: services act as for a real call but leave no lasting effect.
+    test: bool = False
     _built: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -110,8 +110,10 @@ class Phone:
         from_number: str = "+4915112345678",
         to_number: str = "+4930123456789",
         call_sid: str | None = None,
+        voice_url: str = "/twilio/voice",
     ) -> None:
         self.transport = transport
+        self.voice_url = voice_url
         self.from_number, self.to_number = from_number, to_number
         self.call_sid = call_sid or f"CA{uuid.uuid4().hex}"
         self.turn: Turn | None = None
@@ -144,7 +146,7 @@ class Phone:
 
     def dial(self) -> Turn:
         """Place the call."""
-        return self._send("/twilio/voice", CallStatus="ringing")
+        return self._send(self.voice_url, CallStatus="ringing")
 
     def _action(self) -> str:
         if self.turn is None or not self.turn.action:

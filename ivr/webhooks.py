@@ -137,7 +137,8 @@ def voice() -> str:
     if not call_sid:
         log.warning("incoming call without CallSid from %s", mask_phone(form.get("From")))
         return render_fallback("de", voices(), current_app.config["FALLBACK_NUMBER"])
-    incoming = IncomingCall(call_sid, form.get("From"), form.get("To"))
+    # ``test_flow`` comes only from the console's test calls: the signature covers the query.
+    incoming = IncomingCall(call_sid, form.get("From"), form.get("To"), request.args.get("test_flow"))
     with unit_of_work() as session:
         return start_call(
             session, incoming, current_app.config, renderer(call_sid), now=current_app.config["CLOCK"]()

@@ -9,6 +9,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from ivr.desk.presence import CHOOSABLE, MAX_REASON
 from ivr.desk.users import MAX_PASSWORD
 from ivr.desk.wrapup import MAX_NOTE
+from ivr.flows.yamlsource import MAX_FILE_BYTES
 
 
 class SignInForm(FlaskForm):
@@ -48,3 +49,18 @@ class CallbackDoneForm(FlaskForm):
 
     request = HiddenField("Request", validators=[DataRequired(), Length(max=20)])
     note = TextAreaField("Note", validators=[Optional(), Length(max=MAX_NOTE)])
+
+
+class FlowSourceForm(FlaskForm):
+    """A flow's YAML, to validate or publish."""
+
+    source = TextAreaField("Flow (YAML)", validators=[DataRequired(), Length(max=MAX_FILE_BYTES)])
+
+
+class TestInputForm(FlaskForm):
+    """The tester's next move in a test call: keys, typed speech, silence or a dial/queue result."""
+
+    action = HiddenField("Action", validators=[DataRequired(), Length(max=20)])
+    keys = StringField("Keys", validators=[Optional(), Length(max=20)])
+    speech = StringField("Speech", validators=[Optional(), Length(max=300)])
+    result = HiddenField("Result", validators=[Optional(), Length(max=20)])

@@ -66,7 +66,8 @@ def _setup(state: object) -> None:
 
 
 @bp.after_request
-def _no_store(response: Response) -> Response:
+def console_headers(response: Response) -> Response:
+    """Console pages are never cached or framed."""
     # Console pages show personal data: never cache them, never frame them.
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Frame-Options"] = "DENY"
