@@ -322,6 +322,7 @@ def bench_screen(args: argparse.Namespace) -> None:
                     from_press.append(shown[0] - pressed)
                     early += shown[0] < answered
                 hung_up = time.perf_counter()
+                phone.queue_result("hangup")  # Twilio's <Enqueue> action when a waiting caller hangs up
                 phone.hang_up()
                 if shown is not None:
                     screens.wait_for(hung_up, "available", 5.0)
