@@ -135,5 +135,8 @@ class Task(Base):
 
 
 Index("ix_tasks_routing", Task.status, Task.queue, Task.priority, Task.arrived_at)
+# An agent's current call and, in wrap-up, their last one: looked up by every open console
+# stream four times a second, so it must not scan the whole task history (benchmarks/desk.py).
+Index("ix_tasks_agent", Task.offered_to, Task.status, Task.ended_at)
 Index("ix_sign_in_attempts_email", SignInAttempt.email_hash, SignInAttempt.at)
 Index("ix_sign_in_attempts_address", SignInAttempt.address_hash, SignInAttempt.at)

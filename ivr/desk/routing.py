@@ -96,36 +96,43 @@ def leave(session: Session, call_sid: str, reason: str, now: datetime) -> Releas
     return release
 
 
-def route(session: Session, now: datetime, limit: int = 20) -> list[Offer]:
+def route(session: Session, now: datetime, batch: int = 20) -> list[Offer]:
     """Offer waiting callers to free agents: priority, then longest waiting; agent idle longest."""
-    tasks = session.scalars(
-        select(Task)
-        .where(Task.status == "waiting")
-        .order_by(Task.priority.desc(), Task.arrived_at, Task.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-        .execution_options(populate_existing=True)
-    ).all()
-    if not tasks:
-        return []
-    agents = list(
-        session.scalars(
-            select(User)
-            .where(User.activity == "available", User.disabled.is_(False))
-            .order_by(User.activity_since, User.id)
+    offers: list[Offer] = []
+    agents: list[User] | None = None
+    seen: list[int] = []
+    # Callers nobody free can serve (another queue or language) must not block those behind
+    # them: read the line in batches until every free agent has a caller or the line ends.
+    while agents is None or agents:
+        tasks = session.scalars(
+            select(Task)
+            .where(Task.status == "waiting", Task.id.not_in(seen))
+            .order_by(Task.priority.desc(), Task.arrived_at, Task.id)
+            .limit(batch)
             .with_for_update(skip_locked=True)
             .execution_options(populate_existing=True)
-        )
-    )
-    offers: list[Offer] = []
-    for task in tasks:
-        agent = next((a for a in agents if _serves(a, task)), None)
-        if agent is None or not _interaction_free(session, task):
-            continue
-        agents.remove(agent)
-        offer = _offer(session, task, agent, now)
-        if offer is not None:
-            offers.append(offer)
+        ).all()
+        if not tasks:
+            break
+        seen += [t.id for t in tasks]
+        if agents is None:
+            agents = list(
+                session.scalars(
+                    select(User)
+                    .where(User.activity == "available", User.disabled.is_(False))
+                    .order_by(User.activity_since, User.id)
+                    .with_for_update(skip_locked=True)
+                    .execution_options(populate_existing=True)
+                )
+            )
+        for task in tasks:
+            agent = next((a for a in agents if _serves(a, task)), None)
+            if agent is None or not _interaction_free(session, task):
+                continue
+            agents.remove(agent)
+            offer = _offer(session, task, agent, now)
+            if offer is not None:
+                offers.append(offer)
     return offers
 
 

@@ -10,9 +10,10 @@ from urllib.parse import urlparse
 
 from sqlalchemy import select
 
+from ivr.desk import routing
 from ivr.desk.models import AgentActivity, Task
 from ivr.history import customer_history
-from tests.conftest import twiml
+from tests.conftest import OPEN_HOURS, twiml
 from tests.desk.conftest import CALLER, activity, agent_leg, url_path
 
 
@@ -150,3 +151,23 @@ def test_waiting_callers_hear_their_place_in_our_order_and_the_expected_wait(
     said = " ".join(s.text or "" for s in wait.iter("Say"))
     assert "Sie sind an Position 2." in said  # our routing order, not Twilio's FIFO number
     assert "etwa 10 Minuten" in said  # two callers ahead of nobody on duty: 2 × 5 minutes
+
+
+def test_callers_nobody_free_can_serve_do_not_block_the_caller_behind_them(
+    app, phone, fake, available_agent, session
+):
+    # 25 English callers for returns wait ahead, more urgent and longer; no one free speaks English.
+    for n in range(25):
+        routing.enqueue(session, f"CAEN{n:04d}", "returns", "en", OPEN_HOURS, priority=5)
+    session.commit()
+    caller = phone(CALLER)
+    caller.dial()
+    caller.press("0")  # German caller for the service queue, at the end of the line
+
+    agent = available_agent()  # German, service
+
+    [placed] = fake.calls
+    assert placed.to == "+4930123456"
+    assert activity(session, agent["email"]) == "offered"
+    offered = session.scalar(select(Task).where(Task.status == "offered"))
+    assert offered is not None and offered.call_sid == caller.call_sid
