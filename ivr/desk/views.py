@@ -56,6 +56,21 @@ POLL_SECONDS = 0.25
 #: Streams per process at once; each holds a worker thread (docs/desk.md).
 MAX_STREAMS = int(os.environ.get("IVR_DESK_MAX_STREAMS", "32"))
 _streams = threading.BoundedSemaphore(MAX_STREAMS)
+#: A comment line this often: writing is how a stream learns that its browser has gone.
+KEEPALIVE_SECONDS = 2.0
+_open_streams = [0]
+_open_lock = threading.Lock()
+
+
+def open_streams() -> int:
+    """How many live streams this process is serving right now."""
+    with _open_lock:
+        return _open_streams[0]
+
+
+def _count_stream(delta: int) -> None:
+    with _open_lock:
+        _open_streams[0] += delta
 
 
 @bp.record_once
@@ -194,6 +209,7 @@ def events() -> ResponseReturnValue:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
 
     def stream() -> Iterator[str]:
+        _count_stream(1)
         try:
             yield "retry: 2000\n\n"
             seen: tuple[object, ...] | None = None
@@ -211,11 +227,12 @@ def events() -> ResponseReturnValue:
                         state = render_template("desk/_state.html", user=user)
                         yield _sse("desk", json.dumps({"call": html, "state": state}))
                         last_sent = time.monotonic()
-                if time.monotonic() - last_sent > 15:
+                if time.monotonic() - last_sent > KEEPALIVE_SECONDS:
                     yield ": keep-alive\n\n"
                     last_sent = time.monotonic()
                 time.sleep(POLL_SECONDS)
         finally:
+            _count_stream(-1)
             _streams.release()
 
     return Response(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
+from ivr.desk.views import open_streams
 from ivr.history import customer_history
 from ivr.simulator import OverHttp, Phone
 from tests.conftest import AUTH_TOKEN
@@ -50,6 +52,11 @@ def live_server(app: Flask) -> Iterator[str]:
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=10)
+    # Live streams notice the closed browser at their next keep-alive; let them end (and give
+    # their database connections back) before the app's engine is disposed.
+    deadline = time.monotonic() + 15
+    while open_streams() and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 @pytest.fixture
