@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy.exc import DBAPIError
 
 from ivr import create_app
 from ivr.config import ConfigError
@@ -29,8 +30,27 @@ def create_cli_app() -> Flask:
         raise click.ClickException(str(exc)) from None
 
 
+def _missing_schema(exc: DBAPIError) -> bool:
+    """Whether a database error means the tables were never created (SQLite or PostgreSQL)."""
+    return "no such table" in str(exc.orig) or getattr(exc.orig, "sqlstate", None) == "42P01"
+
+
+class HotlineGroup(FlaskGroup):
+    """Flask's command group, turning "the schema is not there yet" into advice, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except DBAPIError as exc:
+            if not _missing_schema(exc):
+                raise
+            raise click.ClickException(
+                "the database has no tables yet: run `ivr db upgrade` first (`ivr serve` does it on start)"
+            ) from None
+
+
 @click.group(
-    cls=FlaskGroup,
+    cls=HotlineGroup,
     create_app=create_cli_app,
     add_default_commands=False,
     load_dotenv=False,

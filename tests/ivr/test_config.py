@@ -52,3 +52,10 @@ def test_a_bad_body_limit_stops_start_up(instance, monkeypatch, value, problem):
 def test_the_body_limit_is_configurable(instance, monkeypatch):
     monkeypatch.setenv("IVR_MAX_BODY_BYTES", "2048")
     assert create_app().config["MAX_CONTENT_LENGTH"] == 2048
+
+
+def test_a_command_before_the_first_migration_says_what_to_do(instance):
+    result = CliRunner().invoke(main, ["users", "list"])
+    assert result.exit_code == 1
+    assert "run `ivr db upgrade` first" in result.output
+    assert "Traceback" not in result.output
