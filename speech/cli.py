@@ -103,6 +103,24 @@ def eval_command(files: tuple[Path, ...], as_json: bool, show_errors: bool) -> N
         click.echo(json.dumps(results))
 
 
+@intent_cli.command("calibrate")
+def calibrate_command() -> None:
+    """Fit the confidence temperature on the tuning set; print it and the ECE before/after."""
+    from speech.intents import default_classifier
+    from speech.intents.evaluation import evaluate, fit_temperature, tuning_rows
+
+    classifier = default_classifier()
+    rows = tuning_rows()
+    before = evaluate(classifier, rows).ece
+    temperature = fit_temperature(classifier, rows)
+    saved, classifier.temperature = classifier.temperature, temperature
+    try:
+        after = evaluate(classifier, rows).ece
+    finally:
+        classifier.temperature = saved
+    click.echo(f"temperature {temperature} (now {saved}); tuning-set ECE {before:.3f} -> {after:.3f}")
+
+
 @intent_cli.command("leaks")
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--remove", is_flag=True, help="Drop the leaked phrases from the built-in example files.")

@@ -269,3 +269,42 @@ def remove_examples(pairs: set[tuple[str, str]]) -> int:
             kept.append(raw)
         path.write_text("\n".join(kept) + "\n", encoding="utf-8")
     return removed
+
+
+def fit_temperature(classifier: IntentClassifier, rows: Sequence[Row]) -> float:
+    """The temperature that minimises the negative log-likelihood of the labels of rows.
+
+    Fit it on a set of its own (the tuning set), never on the sets you report.
+    """
+    saved = classifier.temperature
+    classifier.temperature = 1.0
+    try:
+        classes = list(classifier.classes)
+        logs = []
+        targets = []
+        for row in rows:
+            if row.label not in classes:
+                continue
+            logs.append(np.log(np.maximum(classifier.probabilities(normalise(row.utterance)), 1e-12)))
+            targets.append(classes.index(row.label))
+    finally:
+        classifier.temperature = saved
+    if not logs:
+        raise ValueError("no rows with a known label")
+    matrix = np.stack(logs)
+    target = np.asarray(targets)
+    best_t, best_nll = 1.0, float("inf")
+    for t in np.arange(0.3, 3.01, 0.05):
+        scaled = matrix / t
+        scaled -= scaled.max(axis=1, keepdims=True)
+        log_p = scaled - np.log(np.exp(scaled).sum(axis=1, keepdims=True))
+        nll = float(-log_p[np.arange(len(target)), target].mean())
+        if nll < best_nll:
+            best_t, best_nll = float(t), nll
+    return round(best_t, 2)
+
+
+def tuning_rows() -> list[Row]:
+    """The tuning set: for error analysis and calibration (never reported as a result)."""
+    text = resources.files("speech.intents").joinpath("tuning.tsv").read_text(encoding="utf-8")
+    return read_rows(text.splitlines())
