@@ -151,12 +151,14 @@ def numbers_cli() -> None:
 @numbers_cli.command("parse")
 @click.argument("text", required=False)
 @click.option("--file", "file", type=click.File("r", encoding="utf-8"), help="One utterance per line.")
-def parse_command(text: str | None, file: TextIO | None) -> None:
+@click.option("--letters", is_flag=True, help="Keep letters read in a spelling alphabet (tracking codes).")
+def parse_command(text: str | None, file: TextIO | None, letters: bool) -> None:
     """Print one JSON object per utterance: text, digits (null when none)."""
-    from speech.numbers import parse_digits
+    from speech.numbers import parse_digits, parse_reference
 
+    parse = parse_reference if letters else parse_digits
     for line in _lines(text, file):
-        click.echo(json.dumps({"text": line, "digits": parse_digits(line)}, ensure_ascii=False))
+        click.echo(json.dumps({"text": line, "digits": parse(line)}, ensure_ascii=False))
 
 
 @click.group("speech")

@@ -97,6 +97,8 @@ def test_numbers_parse(tmp_path: Path) -> None:
     lines.write_text("siebenundvierzig elf\nhallo\n", encoding="utf-8")
     result = runner.invoke(numbers_cli, ["parse", "--file", str(lines)])
     assert [json.loads(x)["digits"] for x in result.output.splitlines()] == ["4711", None]
+    result = runner.invoke(numbers_cli, ["parse", "--letters", "h wie heinrich null sieben"])
+    assert json.loads(result.output)["digits"] == "H07"
 
 
 def test_speech_models_lists_catalog() -> None:
