@@ -16,17 +16,17 @@ HOTLINE = (SHIPPED_FLOWS / "hotline.yaml").read_text(encoding="utf-8")
 def test_admin_example_phrases_extend_the_classifier(phone, session):
     caller = phone()
     caller.dial()
-    caller.say("der flux kompensator")
+    caller.say("der rote traktor")
     assert caller.heard.startswith("Geht es um einen defekten Artikel?")
 
     examples = (
-        "intents:\n  warranty_defect:\n    - der flux kompensator\n    - mein flux kompensator\n\nnodes:\n"
+        "intents:\n  warranty_defect:\n    - der rote traktor\n    - mein roter traktor\n\nnodes:\n"
     )
     publish_flow(session, HOTLINE.replace("\nnodes:\n", "\n" + examples, 1), "hotline.yaml")
     session.commit()
     caller = phone("+4915100000002")
     caller.dial()
-    turn = caller.say("der flux kompensator")
+    turn = caller.say("der rote traktor")
     assert "Team für Rücksendungen" in caller.heard
     assert turn.verb == "Enqueue" and turn.target == "returns"
 
