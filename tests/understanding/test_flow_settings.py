@@ -19,9 +19,7 @@ def test_admin_example_phrases_extend_the_classifier(phone, session):
     caller.say("der rote traktor")
     assert caller.heard.startswith("Geht es um einen defekten Artikel?")
 
-    examples = (
-        "intents:\n  warranty_defect:\n    - der rote traktor\n    - mein roter traktor\n\nnodes:\n"
-    )
+    examples = "intents:\n  warranty_defect:\n    - der rote traktor\n    - mein roter traktor\n\nnodes:\n"
     publish_flow(session, HOTLINE.replace("\nnodes:\n", "\n" + examples, 1), "hotline.yaml")
     session.commit()
     caller = phone("+4915100000002")
