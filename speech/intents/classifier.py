@@ -64,6 +64,16 @@ _HUMAN_REQUEST = re.compile(
     r")\b"
 )
 _PERSON_LABELS = frozenset({"agent", "callback"})
+# What is left of "can i have a callback" ("can i have") is no request: the rest needs at
+# least two words that are not just the frame of asking.
+_FRAME_WORDS_TEXT = (
+    "i i'd i'm can could would will may have like want need get a an the me to with please "
+    "you someone somebody now later today tomorrow back just talk speak is it this that "
+    "ich möchte hätte würde will kann können könnten bitte sie mich mir mit einem einer "
+    "jemandem jemand einen gern gerne mal doch einfach sprechen reden jetzt später heute "
+    "morgen zurück dann und da das der die den dem zu um an es"
+)
+_FRAME_WORDS = frozenset(_FRAME_WORDS_TEXT.split())
 # The rest of the sentence must be this sure of a concrete request to outrank the person.
 CONCRETE_OVER_PERSON = 0.4
 
@@ -258,7 +268,7 @@ class IntentClassifier:
     def _concrete_request(self, cleaned: str, probs: np.ndarray) -> np.ndarray:
         """A concrete request next to "put me through"/"call me back" wins (LABELS.md)."""
         rest = " ".join(_HUMAN_REQUEST.sub(" ", cleaned).split())
-        if rest == cleaned or len(rest.split()) < 2:
+        if rest == cleaned or sum(w not in _FRAME_WORDS for w in rest.split()) < 2:
             return probs
         rest_probs = self.probabilities(rest)
         best = int(np.argmax(rest_probs))

@@ -107,6 +107,8 @@ def test_admin_examples_extend_the_built_in_ones() -> None:
         # ... and a person alone stays a person.
         ("verbinden sie mich bitte mit einem mitarbeiter", "agent"),
         ("could you call me back this evening", "callback"),
+        ("can i have a call back please", "callback"),  # "can i have" is no request
+        ("kann ich bitte einen rückruf haben", "callback"),
     ],
 )
 def test_concrete_request_outranks_asking_for_a_person(utterance: str, intent: str) -> None:
