@@ -6,11 +6,14 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
 from speech.models import ModelDownloadError, download, list_models
+
+if TYPE_CHECKING:
+    from speech.intents.evaluation import Row
 
 
 def _lines(text: str | None, file: TextIO | None) -> list[str]:
@@ -48,23 +51,23 @@ def classify_command(text: str | None, file: TextIO | None, lang: str | None) ->
         click.echo(json.dumps(record, ensure_ascii=False))
 
 
-def _eval_sets(files: tuple[Path, ...]) -> list[tuple[str, list[object], bool]]:
+def _eval_sets(files: tuple[Path, ...]) -> list[tuple[str, list[Row], bool]]:
     """(name, rows, own) per evaluation set: the FILEs, or the dev corpus and the held-out set."""
     from speech.intents.evaluation import dev_corpus_path, heldout_rows, load_rows
 
-    sets: list[tuple[str, list[object], bool]] = []
+    sets: list[tuple[str, list[Row], bool]] = []
     try:
         if files:
             dev = dev_corpus_path().resolve()
             for path in files:
-                sets.append((str(path), list(load_rows(path)), path.resolve() != dev))
+                sets.append((str(path), load_rows(path), path.resolve() != dev))
         else:
             dev_path = dev_corpus_path()
             if dev_path.is_file():
-                sets.append(("dev", list(load_rows(dev_path)), False))
+                sets.append(("dev", load_rows(dev_path), False))
             else:
                 click.echo(f"(no dev corpus at {dev_path}; set IVR_INTENT_DEV_CORPUS)", err=True)
-            sets.append(("heldout", list(heldout_rows()), False))
+            sets.append(("heldout", heldout_rows(), False))
     except (OSError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     return sets
@@ -83,7 +86,7 @@ def eval_command(files: tuple[Path, ...], as_json: bool, show_errors: bool) -> N
     calibration error on label<TAB>lang<TAB>utterance TSV FILEs (default: dev corpus and
     the built-in held-out set, reported in aggregate only)."""
     from speech.intents import default_classifier
-    from speech.intents.evaluation import Row, evaluate, format_report
+    from speech.intents.evaluation import evaluate, format_report
 
     sets = _eval_sets(files)
     if show_errors and not all(own for _, _, own in sets):
@@ -91,7 +94,7 @@ def eval_command(files: tuple[Path, ...], as_json: bool, show_errors: bool) -> N
     classifier = default_classifier()
     results: dict[str, object] = {}
     for name, rows, _own in sets:
-        report = evaluate(classifier, [r for r in rows if isinstance(r, Row)], keep_errors=show_errors)
+        report = evaluate(classifier, rows, keep_errors=show_errors)
         if as_json:
             results[name] = report.as_dict()
             continue
@@ -134,7 +137,7 @@ def leaks_command(files: tuple[Path, ...], remove: bool) -> None:
         examples = built_in_examples()
         leaked: set[tuple[str, str]] = set()
         for name, rows, _own in sets:
-            found = leaked_examples(examples, rows)  # type: ignore[arg-type]
+            found = leaked_examples(examples, rows)
             click.echo(f"{name}: {len(found)} training phrases within the leak threshold")
             leaked.update(found)
         if not (remove and leaked):
