@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import sys
-from collections import Counter, defaultdict
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
 from speech.models import ModelDownloadError, download, list_models
+
+if TYPE_CHECKING:
+    from speech.intents.evaluation import Row
 
 
 def _lines(text: str | None, file: TextIO | None) -> list[str]:
@@ -50,44 +51,99 @@ def classify_command(text: str | None, file: TextIO | None, lang: str | None) ->
         click.echo(json.dumps(record, ensure_ascii=False))
 
 
-@intent_cli.command("eval")
-@click.argument("tsv", type=click.File("r", encoding="utf-8"))
-def eval_command(tsv: TextIO) -> None:
-    """Accuracy per language and label, and the confusion matrix, on a label/lang/utterance TSV."""
-    from speech.intents import LABELS, classify
+def _eval_sets(files: tuple[Path, ...]) -> list[tuple[str, list[Row], bool]]:
+    """(name, rows, own) per evaluation set: the FILEs, or the dev corpus and the held-out set."""
+    from speech.intents.evaluation import dev_corpus_path, heldout_rows, load_rows
 
-    reader = csv.DictReader(tsv, delimiter="\t")
-    missing = {"label", "lang", "utterance"} - set(reader.fieldnames or [])
-    if missing:
-        raise click.UsageError(f"TSV header must be label<TAB>lang<TAB>utterance (missing {missing})")
-    confusion: dict[str, Counter[str]] = defaultdict(Counter)
-    per_lang: dict[str, Counter[str]] = defaultdict(Counter)
-    for row in reader:
-        predicted = classify(row["utterance"], row["lang"] or None).intent
-        confusion[row["label"]][predicted] += 1
-        per_lang[row["lang"]]["total"] += 1
-        per_lang[row["lang"]]["correct"] += predicted == row["label"]
-    if not per_lang:
-        raise click.ClickException("no rows")
-    for lang, counts in sorted(per_lang.items()):
-        acc = counts["correct"] / counts["total"]
-        click.echo(f"{lang}: {acc:.1%} ({counts['correct']}/{counts['total']})")
-    labels = [label for label in LABELS if label in confusion or any(label in c for c in confusion.values())]
-    extra = {p for c in confusion.values() for p in c} | set(confusion)
-    labels += sorted(extra - set(labels))  # admin-defined labels after the built-in ones
-    click.echo("\nlabel              accuracy")
-    for label in labels:
-        total = sum(confusion[label].values())
-        if total:
-            click.echo(
-                f"{label:<18} {confusion[label][label] / total:6.1%}  ({confusion[label][label]}/{total})"
-            )
-    short = [label[:6] for label in labels]
-    click.echo("\nconfusion (rows: true, columns: predicted)")
-    click.echo(" " * 18 + " ".join(f"{s:>6}" for s in short))
-    for label in labels:
-        if sum(confusion[label].values()):
-            click.echo(f"{label:<18}" + " ".join(f"{confusion[label][p]:>6}" for p in labels))
+    sets: list[tuple[str, list[Row], bool]] = []
+    try:
+        if files:
+            dev = dev_corpus_path().resolve()
+            for path in files:
+                sets.append((str(path), load_rows(path), path.resolve() != dev))
+        else:
+            dev_path = dev_corpus_path()
+            if dev_path.is_file():
+                sets.append(("dev", load_rows(dev_path), False))
+            else:
+                click.echo(f"(no dev corpus at {dev_path}; set IVR_INTENT_DEV_CORPUS)", err=True)
+            sets.append(("heldout", heldout_rows(), False))
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    return sets
+
+
+@intent_cli.command("eval")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object with every set's aggregates.")
+@click.option(
+    "--show-errors",
+    is_flag=True,
+    help="List misclassified rows of your own FILEs (never of the dev or held-out sets).",
+)
+def eval_command(files: tuple[Path, ...], as_json: bool, show_errors: bool) -> None:
+    """Accuracy per language, per-label precision/recall/F1, confusion matrix and expected
+    calibration error on label<TAB>lang<TAB>utterance TSV FILEs (default: dev corpus and
+    the built-in held-out set, reported in aggregate only)."""
+    from speech.intents import default_classifier
+    from speech.intents.evaluation import evaluate, format_report
+
+    sets = _eval_sets(files)
+    if show_errors and not all(own for _, _, own in sets):
+        raise click.UsageError("--show-errors only for your own files, not the dev or held-out sets")
+    classifier = default_classifier()
+    results: dict[str, object] = {}
+    for name, rows, _own in sets:
+        report = evaluate(classifier, rows, keep_errors=show_errors)
+        if as_json:
+            results[name] = report.as_dict()
+            continue
+        click.echo(format_report(name, report))
+        for row, predicted, confidence in report.errors:
+            click.echo(f"  {row.label} -> {predicted} ({confidence:.2f}): {row.utterance}")
+        click.echo("")
+    if as_json:
+        click.echo(json.dumps(results))
+
+
+@intent_cli.command("calibrate")
+def calibrate_command() -> None:
+    """Fit the confidence temperature on the tuning set; print it and the ECE before/after."""
+    from speech.intents import default_classifier
+    from speech.intents.evaluation import evaluate, fit_temperature, tuning_rows
+
+    classifier = default_classifier()
+    rows = tuning_rows()
+    before = evaluate(classifier, rows).ece
+    temperature = fit_temperature(classifier, rows)
+    saved, classifier.temperature = classifier.temperature, temperature
+    try:
+        after = evaluate(classifier, rows).ece
+    finally:
+        classifier.temperature = saved
+    click.echo(f"temperature {temperature} (now {saved}); tuning-set ECE {before:.3f} -> {after:.3f}")
+
+
+@intent_cli.command("leaks")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--remove", is_flag=True, help="Drop the leaked phrases from the built-in example files.")
+def leaks_command(files: tuple[Path, ...], remove: bool) -> None:
+    """Count built-in training phrases within 0.8 similarity of evaluation rows (default: the
+    dev corpus and the held-out set); with --remove, delete them without showing them."""
+    from speech.intents.evaluation import built_in_examples, leaked_examples, remove_examples
+
+    sets = _eval_sets(files)
+    while True:
+        examples = built_in_examples()
+        leaked: set[tuple[str, str]] = set()
+        for name, rows, _own in sets:
+            found = leaked_examples(examples, rows)
+            click.echo(f"{name}: {len(found)} training phrases within the leak threshold")
+            leaked.update(found)
+        if not (remove and leaked):
+            return
+        # Removing phrases changes the idf weights, so check again until nothing leaks.
+        click.echo(f"removed {remove_examples(leaked)} lines from the example files")
 
 
 @click.group("numbers")
@@ -98,12 +154,14 @@ def numbers_cli() -> None:
 @numbers_cli.command("parse")
 @click.argument("text", required=False)
 @click.option("--file", "file", type=click.File("r", encoding="utf-8"), help="One utterance per line.")
-def parse_command(text: str | None, file: TextIO | None) -> None:
+@click.option("--letters", is_flag=True, help="Keep letters read in a spelling alphabet (tracking codes).")
+def parse_command(text: str | None, file: TextIO | None, letters: bool) -> None:
     """Print one JSON object per utterance: text, digits (null when none)."""
-    from speech.numbers import parse_digits
+    from speech.numbers import parse_digits, parse_reference
 
+    parse = parse_reference if letters else parse_digits
     for line in _lines(text, file):
-        click.echo(json.dumps({"text": line, "digits": parse_digits(line)}, ensure_ascii=False))
+        click.echo(json.dumps({"text": line, "digits": parse(line)}, ensure_ascii=False))
 
 
 @click.group("speech")

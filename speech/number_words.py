@@ -223,3 +223,68 @@ def word_value(word: str) -> int | None:
     if word in SCALES:
         return SCALES[word]
     return parse_de_word(word)
+
+
+# Repeat counts spoken before a digit: "zweimal die fünf", "dreimal null", "two times five".
+REPEAT_COUNTS = {"zweimal": 2, "dreimal": 3, "viermal": 4, "fünfmal": 5, "twice": 2, "thrice": 3}
+REPEAT_TIMES = {"mal", "times"}  # "zwei mal die sieben", "three times one"
+REPEAT_ARTICLES = {"die", "the", "a"}
+
+# Letters of tracking numbers read in a spelling alphabet: German DIN 5009 (the traditional
+# names and the 2022 city names) and the NATO/ICAO alphabet. "x-ray" is joined to "xray".
+SPELLING = {
+    **dict.fromkeys(["anton", "aachen"], "A"),
+    **dict.fromkeys(["berta", "bertha", "berlin"], "B"),
+    **dict.fromkeys(["cäsar", "caesar", "chemnitz"], "C"),
+    **dict.fromkeys(["dora", "düsseldorf"], "D"),
+    **dict.fromkeys(["emil", "essen"], "E"),
+    **dict.fromkeys(["friedrich", "frankfurt"], "F"),
+    **dict.fromkeys(["gustav", "goslar"], "G"),
+    **dict.fromkeys(["heinrich", "hamburg"], "H"),
+    **dict.fromkeys(["ida", "ingelheim"], "I"),
+    **dict.fromkeys(["julius", "jena"], "J"),
+    **dict.fromkeys(["kaufmann", "konrad", "köln"], "K"),
+    **dict.fromkeys(["ludwig", "leipzig"], "L"),
+    **dict.fromkeys(["martha", "marta", "münchen"], "M"),
+    **dict.fromkeys(["nordpol", "nürnberg"], "N"),
+    **dict.fromkeys(["otto", "offenbach"], "O"),
+    **dict.fromkeys(["paula", "potsdam"], "P"),
+    **dict.fromkeys(["quelle", "quickborn"], "Q"),
+    **dict.fromkeys(["richard", "rostock"], "R"),
+    **dict.fromkeys(["samuel", "siegfried", "salzwedel"], "S"),
+    **dict.fromkeys(["theodor", "tübingen"], "T"),
+    **dict.fromkeys(["ulrich", "unna"], "U"),
+    **dict.fromkeys(["viktor", "völklingen"], "V"),
+    **dict.fromkeys(["wilhelm", "wuppertal"], "W"),
+    **dict.fromkeys(["xanthippe", "xanten"], "X"),
+    **dict.fromkeys(["ypsilon"], "Y"),
+    **dict.fromkeys(["zacharias", "zeppelin", "zwickau"], "Z"),
+    **dict.fromkeys(["alfa", "alpha"], "A"),
+    "bravo": "B",
+    "charlie": "C",
+    "delta": "D",
+    "echo": "E",
+    "foxtrot": "F",
+    "golf": "G",
+    "hotel": "H",
+    "india": "I",
+    **dict.fromkeys(["juliett", "juliet"], "J"),
+    "kilo": "K",
+    "lima": "L",
+    "mike": "M",
+    "november": "N",
+    **dict.fromkeys(["oscar", "oskar"], "O"),
+    "papa": "P",
+    "quebec": "Q",
+    "romeo": "R",
+    "sierra": "S",
+    "tango": "T",
+    "uniform": "U",
+    **dict.fromkeys(["victor", "viktor"], "V"),
+    **dict.fromkeys(["whiskey", "whisky"], "W"),
+    "xray": "X",
+    "yankee": "Y",
+    "zulu": "Z",
+}
+# "a wie anton", "b as in bravo": the letter before the marker is said twice.
+SPELLING_MARKERS = (("wie",), ("as", "in"), ("for",))

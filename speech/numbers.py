@@ -17,8 +17,13 @@ from speech.number_words import (
     NEGATIONS,
     NUMBER_NAMES,
     ONE_PRONOUN_AFTER,
+    REPEAT_ARTICLES,
+    REPEAT_COUNTS,
+    REPEAT_TIMES,
     REPEATERS,
     SCALES,
+    SPELLING,
+    SPELLING_MARKERS,
     word_value,
 )
 
@@ -45,9 +50,47 @@ class _Chunk:
 
 
 def _normalise(text: str) -> list[str]:
-    """Lowercase words with ß folded and punctuation stripped."""
-    text = text.lower().replace("ß", "ss")
-    return re.findall(r"[0-9]+|[a-zäöü']+", text)
+    """Lowercase words with ß folded and punctuation stripped; "doppelnull" split."""
+    text = text.lower().replace("ß", "ss").replace("x-ray", "xray")
+    words: list[str] = []
+    for word in re.findall(r"[0-9]+|[a-zäöü']+", text):
+        for repeater in REPEATERS:
+            rest = word[len(repeater) :]
+            if word.startswith(repeater) and rest and word_value(rest) is not None:
+                words += [repeater, rest]  # "doppelnull", "doppeltsieben"
+                break
+        else:
+            # "double o seven": a lone "o" next to digits is the zero "oh".
+            words.append("oh" if word == "o" else word)
+    return words
+
+
+def _repeat_count(words: list[str], i: int) -> tuple[int, int]:
+    """(count, words used) for "zweimal (die)", "zwei mal (die)", "two times" before a digit."""
+    count, used = REPEAT_COUNTS.get(words[i], 0), 1
+    if not count and words[i + 1 : i + 2] and words[i + 1] in REPEAT_TIMES:
+        value = word_value(words[i])
+        count, used = (value, 2) if value is not None and 2 <= value <= 5 else (0, 0)
+    if not count:
+        return 0, 0
+    if words[i + used : i + used + 1] and words[i + used] in REPEAT_ARTICLES:
+        used += 1
+    if not _is_number_word(words, i + used) or words[i + used] in SCALES:
+        return 0, 0
+    return count, used
+
+
+def _spelled_letter(words: list[str], i: int) -> tuple[str, int]:
+    """(letter, words used) for "anton", "bravo", "a wie anton", "b as in bravo"; ("", 0)."""
+    if words[i] in SPELLING:
+        return SPELLING[words[i]], 1
+    for marker in SPELLING_MARKERS:
+        end = i + 1 + len(marker)
+        if len(words[i]) == 1 and tuple(words[i + 1 : end]) == marker and words[end : end + 1]:
+            letter = SPELLING.get(words[end], "")
+            if letter == words[i].upper():
+                return letter, end - i + 1
+    return "", 0
 
 
 def _is_number_word(words: list[str], i: int) -> bool:
@@ -238,6 +281,20 @@ def parse_digits(text: str, lang: str | None = None) -> str | None:
     # lang is accepted for symmetry with classify(); both vocabularies are always active
     # because callers mix them ("plz zero one") and the words barely overlap.
     del lang
+    return _parse(text, letters=False)
+
+
+def parse_reference(text: str, lang: str | None = None) -> str | None:
+    """Like parse_digits, but letters read in a spelling alphabet count ("anton berta
+    eins zwei" → "AB12", "x-ray four" → "X4"): for tracking and voucher codes."""
+    del lang
+    found = _parse(text, letters=True)
+    # A lone "hotel" or "golf" in a sentence is a word, not a code.
+    return found if found and any(ch.isdigit() for ch in found) else None
+
+
+def _parse(text: str, *, letters: bool) -> str | None:
+    """The digits (and spelled letters, when asked) a caller means."""
     words = _normalise(text)
     builder = _Builder()
     i = 0
@@ -255,8 +312,20 @@ def parse_digits(text: str, lang: str | None = None) -> str | None:
             builder.start_negation()
         elif word in INSTEAD and builder.mode == "negating":
             builder.instead()
-        elif word in REPEATERS and _is_number_word(words, i + 1):
+        elif word in REPEATERS and (
+            _is_number_word(words, i + 1) or (letters and words[i + 1 : i + 2] and words[i + 1] in SPELLING)
+        ):
             repeat = REPEATERS[word]
+        elif (counted := _repeat_count(words, i))[0]:
+            repeat = counted[0]
+            i += counted[1]
+            continue
+        elif letters and (spelled := _spelled_letter(words, i))[0]:
+            for _ in range(repeat):
+                builder.add(0, word, numeral=spelled[0])
+            repeat, paused = 1, False
+            i += spelled[1]
+            continue
         elif _is_number_word(words, i):
             for _ in range(repeat):
                 target = builder.target()

@@ -35,16 +35,58 @@ def test_intent_eval_reports_accuracy_and_confusion(tmp_path: Path) -> None:
         "label\tlang\tutterance\n"
         "callback\tde\tbitte rufen sie mich zurück\n"
         "order_status\tde\twann kommt meine lieferung\n"
-        "agent\ten\tput me through to a person\n",
+        "agent\ten\tput me through to a person\n"
+        "agent\ten\tmy toaster is broken\n",
         encoding="utf-8",
     )
     result = CliRunner().invoke(intent_cli, ["eval", str(tsv)])
     assert result.exit_code == 0, result.output
     assert "de: 100.0% (2/2)" in result.output
-    assert "en: 100.0% (1/1)" in result.output
-    assert "confusion" in result.output
-    rows = [line.split()[0] for line in result.output.split("confusion")[1].splitlines()[2:]]
-    assert rows == ["order_status", "agent", "callback"]
+    assert "en: 50.0% (1/2)" in result.output
+    assert "ECE" in result.output and "confusion" in result.output
+    assert "my toaster" not in result.output  # errors only on request
+    matrix = result.output.split("confusion")[1].splitlines()[2:]
+    assert [line.split()[0] for line in matrix if line.strip()] == ["order_status", "agent", "callback"]
+
+    result = CliRunner().invoke(intent_cli, ["eval", "--json", str(tsv)])
+    report = json.loads(result.output)[str(tsv)]
+    assert report["per_lang"]["en"] == {"correct": 1, "total": 2, "accuracy": 0.5}
+    assert report["labels"]["agent"]["precision"] == 1.0
+    assert report["labels"]["agent"]["recall"] == 0.5
+    assert report["confusion"]["agent"]["agent"] == 1
+    assert 0.0 <= report["ece"] <= 1.0
+
+    result = CliRunner().invoke(intent_cli, ["eval", "--show-errors", str(tsv)])
+    assert "agent -> warranty_defect" in result.output and "my toaster is broken" in result.output
+
+
+def test_intent_eval_never_lists_the_dev_or_heldout_rows(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    dev = tmp_path / "intents.tsv"
+    dev.write_text("label\tlang\tutterance\nagent\ten\tmy toaster is broken\n", encoding="utf-8")
+    monkeypatch.setenv("IVR_INTENT_DEV_CORPUS", str(dev))
+    result = CliRunner().invoke(intent_cli, ["eval", "--show-errors"])
+    assert result.exit_code == 2 and "not the dev or held-out" in result.output
+    result = CliRunner().invoke(intent_cli, ["eval", "--show-errors", str(dev)])
+    assert result.exit_code == 2 and "toaster" not in result.output
+    result = CliRunner().invoke(intent_cli, ["eval"])
+    assert result.exit_code == 0, result.output
+    assert "== dev: accuracy 0.0% (0/1)" in result.output and "== heldout:" in result.output
+    assert "toaster" not in result.output
+
+
+def test_intent_eval_rejects_a_file_without_the_header(tmp_path: Path) -> None:
+    tsv = tmp_path / "bad.tsv"
+    tsv.write_text("wo ist mein paket\n", encoding="utf-8")
+    result = CliRunner().invoke(intent_cli, ["eval", str(tsv)])
+    assert result.exit_code == 1 and "label<TAB>lang<TAB>utterance" in result.output
+
+
+def test_intent_leaks_counts_without_showing(tmp_path: Path) -> None:
+    tsv = tmp_path / "mine.tsv"
+    tsv.write_text("label\tlang\tutterance\nweather\ten\tzebra crossing quantum\n", encoding="utf-8")
+    result = CliRunner().invoke(intent_cli, ["leaks", str(tsv)])
+    assert result.exit_code == 0, result.output
+    assert f"{tsv}: 0 training phrases within the leak threshold" in result.output
 
 
 def test_numbers_parse(tmp_path: Path) -> None:
@@ -55,6 +97,8 @@ def test_numbers_parse(tmp_path: Path) -> None:
     lines.write_text("siebenundvierzig elf\nhallo\n", encoding="utf-8")
     result = runner.invoke(numbers_cli, ["parse", "--file", str(lines)])
     assert [json.loads(x)["digits"] for x in result.output.splitlines()] == ["4711", None]
+    result = runner.invoke(numbers_cli, ["parse", "--letters", "h wie heinrich null sieben"])
+    assert json.loads(result.output)["digits"] == "H07"
 
 
 def test_speech_models_lists_catalog() -> None:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from speech.intents import LABELS, IntentClassifier, classify, detect_language
+from speech.intents import LABELS, IntentClassifier, classify, default_classifier, detect_language
 
 
 def test_labels_are_those_of_the_corpus_spec() -> None:
@@ -94,3 +94,51 @@ def test_admin_examples_extend_the_built_in_ones() -> None:
     )
     assert classifier.classify(phrase).intent == "subscription"
     assert classifier.classify("wo ist mein paket").intent == "order_status"
+
+
+@pytest.mark.parametrize(
+    ("utterance", "intent"),
+    [
+        # LABELS.md: a concrete request next to "put me through / call me back" is the request.
+        ("meine rücksendung ist seit wochen unterwegs und kein geld da verbinden sie mich", "return_refund"),
+        ("der rasierer geht nicht mehr an rufen sie mich bitte zurück", "warranty_defect"),
+        ("please cancel the order i placed this morning and put me through to an agent", "cancel_change"),
+        ("my parcel came with a broken lid can someone call me back", "delivery_issue"),
+        # ... and a person alone stays a person.
+        ("verbinden sie mich bitte mit einem mitarbeiter", "agent"),
+        ("could you call me back this evening", "callback"),
+        ("can i have a call back please", "callback"),  # "can i have" is no request
+        ("kann ich bitte einen rückruf haben", "callback"),
+    ],
+)
+def test_concrete_request_outranks_asking_for_a_person(utterance: str, intent: str) -> None:
+    assert classify(utterance).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("utterance", "intent"),
+    [
+        ("sorry the doorbell is ringing i'll call you back", "other"),
+        ("mama ich ruf dich nachher zurück", "other"),
+        ("schicken sie das paket bitte gar nicht erst los", "cancel_change"),
+        ("the hoover just died on me after a few weeks", "warranty_defect"),
+        ("i keep getting texts from you about offers make it stop", "account_data"),
+        ("frechheit die mahngebühr obwohl ich pünktlich gezahlt hab", "payment_invoice"),
+    ],
+)
+def test_requests_without_the_obvious_keyword(utterance: str, intent: str) -> None:
+    assert classify(utterance).intent == intent
+
+
+def test_confidences_are_probabilities_and_sharpen_with_the_temperature() -> None:
+    classifier = default_classifier()
+    text = "wo bleibt mein paket"
+    calibrated = classifier.classify(text).confidence
+    probs = classifier.probabilities(text)
+    assert probs.sum() == pytest.approx(1.0)
+    saved = classifier.temperature
+    try:
+        classifier.temperature = 1.0
+        assert classifier.classify(text).confidence < calibrated  # T < 1 sharpens
+    finally:
+        classifier.temperature = saved

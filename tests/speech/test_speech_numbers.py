@@ -2,7 +2,7 @@
 
 import pytest
 
-from speech.numbers import parse_digits
+from speech.numbers import parse_digits, parse_reference
 
 
 @pytest.mark.parametrize(
@@ -72,3 +72,57 @@ def test_split_compounds_and_named_second_numbers() -> None:
     assert parse_digits("ein und zwanzig null acht") == "2108"
     said = "meine kundennummer ist drei drei eins zwo und die plz ist eins null"
     assert parse_digits(said) == "3312"
+
+
+@pytest.mark.parametrize(
+    ("spoken", "digits"),
+    [
+        ("zweimal die fünf", "55"),
+        ("vier zweimal die fünf eins", "4551"),
+        ("zwei mal die sieben drei", "773"),
+        ("dreimal null eins", "0001"),
+        ("doppelnull sieben", "007"),
+        ("doppel-null acht fünfzehn", "00815"),
+        ("double o seven", "007"),
+        ("triple seven two", "7772"),
+        ("four two times five one", "4551"),
+        ("ich hab zwei mal angerufen meine nummer ist vier vier eins", "441"),
+    ],
+)
+def test_repeat_counts(spoken: str, digits: str) -> None:
+    assert parse_digits(spoken) == digits
+
+
+@pytest.mark.parametrize(
+    ("spoken", "digits"),
+    [
+        ("vier sieben eins eins nein also vier sieben eins zwei", "4712"),
+        ("drei acht nein also drei neun", "39"),
+        ("eins zwei drei vier äh nein also fünf", "1235"),
+        ("seven seven one no sorry seven seven two", "772"),
+    ],
+)
+def test_corrections_with_nein_also(spoken: str, digits: str) -> None:
+    assert parse_digits(spoken) == digits
+
+
+@pytest.mark.parametrize(
+    ("spoken", "code"),
+    [
+        ("anton berta eins zwei drei", "AB123"),
+        ("meine sendungsnummer ist h wie heinrich null null sieben", "H007"),
+        ("j wie julius vier x-ray sieben", "J4X7"),
+        ("aachen berlin neun neun", "AB99"),
+        ("alpha bravo one two three", "AB123"),
+        ("c as in charlie three three", "C33"),
+        ("doppel otto fünf", "OO5"),
+        ("zweimal die fünf anton", "55A"),
+    ],
+)
+def test_tracking_numbers_with_spelled_letters(spoken: str, code: str) -> None:
+    assert parse_reference(spoken) == code
+
+
+def test_spelling_words_are_only_letters_where_asked() -> None:
+    assert parse_reference("ich hätte gern ein hotel") is None  # no digits: not a code
+    assert parse_digits("anton berta eins zwei drei") == "123"  # order numbers stay digits

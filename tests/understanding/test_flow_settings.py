@@ -16,17 +16,15 @@ HOTLINE = (SHIPPED_FLOWS / "hotline.yaml").read_text(encoding="utf-8")
 def test_admin_example_phrases_extend_the_classifier(phone, session):
     caller = phone()
     caller.dial()
-    caller.say("der flux kompensator")
-    assert caller.heard.startswith("Geht es um einen defekten Artikel?")
+    caller.say("mein flamingo")  # nothing the built-in examples know
+    assert caller.heard.startswith("Das habe ich leider nicht verstanden.")
 
-    examples = (
-        "intents:\n  warranty_defect:\n    - der flux kompensator\n    - mein flux kompensator\n\nnodes:\n"
-    )
+    examples = "intents:\n  warranty_defect:\n    - mein flamingo\n    - der flamingo von mir\n\nnodes:\n"
     publish_flow(session, HOTLINE.replace("\nnodes:\n", "\n" + examples, 1), "hotline.yaml")
     session.commit()
     caller = phone("+4915100000002")
     caller.dial()
-    turn = caller.say("der flux kompensator")
+    turn = caller.say("mein flamingo")
     assert "Team für Rücksendungen" in caller.heard
     assert turn.verb == "Enqueue" and turn.target == "returns"
 
