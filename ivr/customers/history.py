@@ -153,6 +153,19 @@ def history_page(
     channels: Sequence[str] = (),
     kind: str | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of the customer's history as JSON-ready data, and the cursor of the next page."""
+    rows, next_cursor = history_rows(session, customer, cursor, limit, channels, kind)
+    return [history_entry(i, kind) for i in rows], next_cursor
+
+
+def history_rows(
+    session: Session,
+    customer: Customer,
+    cursor: str | None,
+    limit: int,
+    channels: Sequence[str] = (),
+    kind: str | None = None,
+) -> tuple[list[Interaction], str | None]:
     """One page of the customer's interactions, newest first, and the cursor of the next page."""
     query = select(Interaction).where(Interaction.customer_id == customer.id)
     if channels:
@@ -180,8 +193,7 @@ def history_page(
     )
     more = len(rows) > limit
     rows = rows[:limit]
-    entries = [history_entry(i, kind) for i in rows]
-    return entries, _encode(rows[-1]) if more and rows else None
+    return rows, _encode(rows[-1]) if more and rows else None
 
 
 def history_entry(interaction: Interaction, kind: str | None = None) -> dict[str, Any]:

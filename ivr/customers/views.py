@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 
-from ivr.customers.history import HistoryError, history_page
+from ivr.customers.history import HistoryError, history_rows
 from ivr.customers.matching import resolve_customer, search_customers
 from ivr.db import get_session
 from ivr.desk import auth
@@ -53,7 +53,7 @@ def customer(customer_id: int) -> ResponseReturnValue:
     if found is None:
         abort(404)
     try:
-        entries, cursor = history_page(session, found, request.args.get("cursor"), PAGE)
+        entries, cursor = history_rows(session, found, request.args.get("cursor"), PAGE)
     except HistoryError:
         abort(400)
     return render_template(
