@@ -45,6 +45,29 @@ def customers_merge(keep: int, other: int) -> None:
     click.echo(f"merged customer {other} into {keep}")
 
 
+@customers.command("prune")
+@with_appcontext
+def customers_prune() -> None:
+    """Forget idempotency keys after 24 h and sent webhook events after 7 days (cron: hourly)."""
+    keys, events = prune()
+    click.echo(f"deleted {keys} idempotency keys and {events} sent webhook events")
+
+
+def prune() -> tuple[int, int]:
+    """One pruning pass in its own unit of work."""
+    from ivr.customers.idempotency import prune_keys
+    from ivr.customers.outbox import prune_sent
+    from ivr.models._types import utcnow
+
+    with unit_of_work() as session:
+        now = utcnow()
+        return prune_keys(session, now), prune_sent(session, now)
+
+
+#: The webhook worker prunes this often.
+PRUNE_EVERY = 3600.0
+
+
 @click.group()
 def webhooks() -> None:
     """Outbound webhooks of the customer history."""
@@ -62,7 +85,11 @@ def webhooks_worker(once: bool, interval: float) -> None:
     settings = WebhookSettings.from_config(app.config)
     if settings is None:
         raise click.ClickException("no webhooks configured: set IVR_WEBHOOK_URLS and IVR_WEBHOOK_SECRET")
+    pruned_at = 0.0
     while True:
+        if time.monotonic() - pruned_at >= PRUNE_EVERY:
+            prune()
+            pruned_at = time.monotonic()
         delivered = deliver_due(session_factory(app), settings)
         if once:
             click.echo(f"delivered {delivered} events")

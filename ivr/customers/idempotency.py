@@ -5,13 +5,16 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ivr.models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
+#: How long a key is remembered: retries come within minutes; the stored answer holds personal data.
+KEEP = timedelta(hours=24)
 #: Printable ASCII, as Stripe and the IETF draft use them (UUIDs fit easily).
 _KEY = re.compile(r"[\x21-\x7e]{1,100}")
 
@@ -66,3 +69,12 @@ def remember(session: Session, api_key_id: int, key: str, digest: str, answer: S
         )
     )
     session.flush()
+
+
+def prune_keys(session: Session, now: datetime) -> int:
+    """Forget keys older than ``KEEP``; returns how many."""
+    result = session.execute(
+        delete(IdempotencyKey).where(IdempotencyKey.created_at < now - KEEP),
+        execution_options={"synchronize_session": False},
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.db import transaction
@@ -38,6 +38,8 @@ FIRST_RETRY = timedelta(seconds=30)
 LONGEST_RETRY = timedelta(hours=6)
 TIMEOUT_SECONDS = 5.0
 BATCH = 20
+#: Sent and given-up events are kept this long (to answer "did you send it?"), then deleted.
+KEEP_SENT = timedelta(days=7)
 
 
 class UnsafeTarget(Exception):
@@ -302,3 +304,15 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
         """Open TCP to the pinned address and TLS for the host name."""
         sock = socket.create_connection((self._address, self.port), self.timeout)
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
+
+
+def prune_sent(session: Session, now: datetime) -> int:
+    """Delete events delivered or given up more than ``KEEP_SENT`` ago; returns how many."""
+    cutoff = now - KEEP_SENT
+    result = session.execute(
+        delete(WebhookDelivery).where(
+            or_(WebhookDelivery.delivered_at < cutoff, WebhookDelivery.failed_at < cutoff)
+        ),
+        execution_options={"synchronize_session": False},
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -184,3 +184,21 @@ def test_history_includes_calls_with_their_events(client, history_key, phone):
     ).json["interactions"]
     assert [e["channel"] for e in statuses] == ["voice"]
     assert {ev["kind"] for ev in statuses[0]["events"]} == {"status"}
+
+
+def test_idempotency_keys_are_forgotten_after_a_day(client, history_key, session, runner):
+    from sqlalchemy import update
+
+    from ivr.cli import main
+    from ivr.models._types import utcnow
+
+    post(client, history_key, TICKET, key="mail-7")
+    fresh = runner.invoke(main, ["customers", "prune"])
+    assert fresh.exit_code == 0 and "deleted 0 idempotency keys" in fresh.output
+    session.execute(update(IdempotencyKey).values(created_at=utcnow() - timedelta(hours=25)))
+    session.commit()
+    old = runner.invoke(main, ["customers", "prune"])
+    assert "deleted 1 idempotency keys" in old.output
+    assert count(session, IdempotencyKey) == 0
+    again = post(client, history_key, TICKET, key="mail-7")
+    assert again.status_code == 201 and "Idempotent-Replayed" not in again.headers

@@ -177,3 +177,23 @@ def test_without_a_wrap_up_call_ended_goes_out_after_the_wait(app, phone, sessio
     assert deliver(app) == 0
     assert deliver(app, later=timedelta(seconds=app.config["WEBHOOK_WRAPUP_WAIT"] + 1)) == 1
     assert hooks.received[0]["json"]["data"]["disposition"] is None
+
+
+def test_sent_events_are_deleted_after_a_week(app, client, session, hooks, history_key, runner):
+    from sqlalchemy import update
+
+    from ivr.cli import main
+
+    client.post("/api/interactions", json=TICKET, headers=history_key)
+    client.post("/api/interactions", json={**TICKET, "subject": "zweite"}, headers=history_key)
+    deliver(app)
+    session.execute(
+        update(WebhookDelivery)
+        .values(delivered_at=utcnow() - timedelta(days=8))
+        .where(WebhookDelivery.id == session.scalar(select(WebhookDelivery.id).limit(1)))
+    )
+    session.commit()
+    result = runner.invoke(main, ["customers", "prune"])
+    assert "and 1 sent webhook events" in result.output
+    session.rollback()
+    assert len(session.scalars(select(WebhookDelivery)).all()) == 1
