@@ -202,3 +202,25 @@ def test_idempotency_keys_are_forgotten_after_a_day(client, history_key, session
     assert count(session, IdempotencyKey) == 0
     again = post(client, history_key, TICKET, key="mail-7")
     assert again.status_code == 201 and "Idempotent-Replayed" not in again.headers
+
+
+def test_the_same_key_sent_twice_at_once_creates_one_interaction(app, history_key, session):
+    import threading
+
+    barrier = threading.Barrier(4)
+    answers = []
+
+    def send():
+        with app.test_client() as c:
+            barrier.wait()
+            answers.append(post(c, history_key, TICKET, key="race-1"))
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [a.status_code for a in answers] == [201] * 4
+    assert len({a.get_data() for a in answers}) == 1
+    assert sum("Idempotent-Replayed" in a.headers for a in answers) == 3
+    assert count(session, Interaction) == 1
