@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session, selectinload
 
 from ivr.customers.matching import CustomerError, match_or_create_customer, normalize_email, resolve_customer
 from ivr.history import interaction_as_dict
 from ivr.models import Customer, Interaction, InteractionEvent
 from ivr.phone import normalize_phone
+from ivr.restapi import MAX_INT
 
 #: Channels other systems write; ``voice`` comes only from calls.
 OTHER_CHANNELS = ("email", "chat", "ticket", "shop_message")
@@ -28,6 +29,7 @@ MAX_PAGE = 100
 #: Clocks of other systems may run a little ahead; more than this is a mistake.
 FUTURE_SLACK = timedelta(minutes=5)
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+END_OF_TIME = datetime(9999, 1, 1, tzinfo=UTC)
 
 
 class HistoryError(ValueError):
@@ -176,14 +178,11 @@ def history_rows(
             .where(InteractionEvent.interaction_id == Interaction.id, InteractionEvent.kind == kind)
             .exists()
         )
-    if cursor:
-        started, last_id = _decode(cursor)
-        query = query.where(
-            or_(
-                Interaction.started_at < started,
-                and_(Interaction.started_at == started, Interaction.id < last_id),
-            )
-        )
+    # A row-value bound on every page, the first too: it makes the (customer, started_at, id) index
+    # the plan. Without it PostgreSQL walked all contacts by time to reach a busy customer whose
+    # contacts are old (83 ms with 300,000 contacts, growing with the table; 0.05 ms with it).
+    started, last_id = _decode(cursor) if cursor else (END_OF_TIME, MAX_INT)
+    query = query.where(tuple_(Interaction.started_at, Interaction.id) < tuple_(started, last_id))
     rows = list(
         session.scalars(
             query.options(selectinload(Interaction.events))
