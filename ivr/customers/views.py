@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 
 from ivr.customers.history import HistoryError, history_rows
@@ -18,7 +18,7 @@ PAGE = 25
 
 
 @bp.after_request
-def _private(response):  # type: ignore[no-untyped-def]
+def _private(response: Response) -> Response:
     """Customer pages show personal data: never cached, never framed."""
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Frame-Options"] = "DENY"
