@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from ivr.models import Customer, Interaction, Order
+from ivr.models import Customer, Interaction, InteractionEvent, Order
 from tests.desk.conftest import CALLER, post_form, sign_in
 
 
@@ -13,15 +13,16 @@ def _erika(session) -> int:
     customer = Customer(phone=CALLER, email="erika@example.de", name="Erika Mustermann")
     session.add(customer)
     session.flush()
+    voice = Interaction(
+        customer_id=customer.id,
+        channel="voice",
+        call_sid="CA" + "2" * 32,
+        intent="order_status",
+        started_at=datetime(2026, 11, 20, 9, 0, tzinfo=UTC),
+    )
     session.add_all(
         [
-            Interaction(
-                customer_id=customer.id,
-                channel="voice",
-                call_sid="CA" + "2" * 32,
-                intent="order_status",
-                started_at=datetime(2026, 11, 20, 9, 0, tzinfo=UTC),
-            ),
+            voice,
             Interaction(
                 customer_id=customer.id,
                 channel="email",
@@ -37,6 +38,12 @@ def _erika(session) -> int:
                 started_at=datetime(2026, 11, 22, 9, 0, tzinfo=UTC),
             ),
             Order(order_number="4711", customer_id=customer.id, status="shipped"),
+            InteractionEvent(
+                interaction=voice,
+                seq=1,
+                kind="wrapup",
+                data={"agent": "Anna", "disposition": "resolved", "note": "Sendung neu verschickt"},
+            ),
             Customer(name="Max Power", email="max@example.de"),
         ]
     )
@@ -84,6 +91,8 @@ def test_the_customer_view_lists_every_channel_newest_first(app, create_user, se
     assert "Anruf" in html and "E-Mail" in html and "Ticket" in html and "Rechnung fehlt" in html
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
     assert "ZD-1001" in html and "Kontakte über alle Kanäle" in html
+    assert "Bestellstatus" in html and "order_status" not in html
+    assert "Gelöst" in html and "Sendung neu verschickt" in html
     assert browser.get("/console/customers/424242").status_code == 404
     assert browser.get(f"/console/customers/{customer_id}?cursor=garbage").status_code == 400
 
