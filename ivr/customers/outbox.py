@@ -30,8 +30,9 @@ from ivr.models._types import utcnow
 log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "Hotline-Signature"
-#: A delivery claimed by a worker is not retried by another for this long.
-LEASE = timedelta(seconds=60)
+#: A delivery claimed by a worker is not retried by another for this long: well above a batch of
+#: slow receivers (BATCH × a few TIMEOUT_SECONDS), so a live worker's claim is not sent twice.
+LEASE = timedelta(minutes=5)
 #: Retry after 30 s, 1, 2, 4 … min, at most 6 h apart; give up after this many attempts (~1.5 days).
 MAX_ATTEMPTS = 12
 FIRST_RETRY = timedelta(seconds=30)

@@ -126,6 +126,7 @@ def test_a_self_service_call_sends_call_ended_when_it_ends(app, phone, hooks):
     call.dial()
     assert deliver(app) == 0
     call.hang_up()
+    call.hang_up()  # Twilio repeats a status callback: still one event
     assert deliver(app) == 1
     [hit] = hooks.received
     data = hit["json"]["data"]
@@ -197,3 +198,18 @@ def test_sent_events_are_deleted_after_a_week(app, client, session, hooks, histo
     assert "and 1 sent webhook events" in result.output
     session.rollback()
     assert len(session.scalars(select(WebhookDelivery)).all()) == 1
+
+
+def test_the_worker_command_delivers_and_refuses_without_configuration(
+    app, client, runner, receiver, history_key
+):
+    from ivr.cli import main
+
+    refused = runner.invoke(main, ["webhooks", "worker", "--once"])
+    assert refused.exit_code != 0 and "IVR_WEBHOOK_URLS" in refused.output
+    state, url = receiver
+    app.config.update(WEBHOOK_URLS=[url], WEBHOOK_SECRET=SECRET, WEBHOOK_ALLOW_PRIVATE=True)
+    client.post("/api/interactions", json=TICKET, headers=history_key)
+    result = runner.invoke(main, ["webhooks", "worker", "--once"])
+    assert result.exit_code == 0 and "delivered 1 events" in result.output
+    assert [h["json"]["event"] for h in state.received] == ["interaction.created"]
