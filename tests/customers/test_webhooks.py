@@ -213,3 +213,25 @@ def test_the_worker_command_delivers_and_refuses_without_configuration(
     result = runner.invoke(main, ["webhooks", "worker", "--once"])
     assert result.exit_code == 0 and "delivered 1 events" in result.output
     assert [h["json"]["event"] for h in state.received] == ["interaction.created"]
+
+
+def test_no_personal_data_in_logs_while_contacts_come_and_webhooks_fail(
+    app, client, hooks, history_key, caplog
+):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    hooks.statuses = [500]
+    body = {
+        "channel": "chat",
+        "subject": "Lieferadresse 10115 Berlin",
+        "customer": {"phone": "0151 12345678", "email": "erika@example.de", "name": "Erika Mustermann"},
+    }
+    client.post("/api/interactions", json=body, headers=history_key)
+    client.post("/api/customers/search", json={"phone": "0151 12345678"}, headers=history_key)
+    client.get("/api/customers?phone=%2B4915112345678", headers=history_key)
+    deliver(app)
+    assert any("webhook delivery" in r.getMessage() for r in caplog.records)  # the failure is logged
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    for secret in ("12345678", "erika", "Mustermann", "10115", "Lieferadresse"):
+        assert secret not in logged
