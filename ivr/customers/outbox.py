@@ -127,11 +127,13 @@ def call_ended(session: Session, config: Mapping[str, Any], interaction: Interac
         return
     from ivr.desk.models import Task
 
-    task = session.scalar(
-        select(Task)
-        .where(Task.interaction_id == interaction.id, Task.connected_at.is_not(None))
-        .order_by(Task.id.desc())
-        .limit(1)
+    # The caller's task, by its unique CallSid (tasks have no index on the interaction).
+    task = (
+        session.scalar(
+            select(Task).where(Task.call_sid == interaction.call_sid, Task.connected_at.is_not(None))
+        )
+        if interaction.call_sid
+        else None
     )
     disposition = task.context.get("disposition") if task else None
     now = utcnow()
