@@ -153,7 +153,7 @@ def _create(key: str | None, digest: str, key_id: int) -> ResponseReturnValue:
             201, json.dumps(history_entry(interaction) | {"events": []}, ensure_ascii=False)
         )
         if key is not None:
-            remember(session, key_id, key, digest, answer)
+            remember(session, key_id, key, digest, answer, interaction.customer_id)
     return _answer(answer, replayed=False)
 
 

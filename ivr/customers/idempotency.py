@@ -61,11 +61,18 @@ def replay(session: Session, api_key_id: int, key: str, digest: str) -> StoredAn
     return StoredAnswer(stored.status, stored.response)
 
 
-def remember(session: Session, api_key_id: int, key: str, digest: str, answer: StoredAnswer) -> None:
-    """Store the answer with the change it describes (the same transaction)."""
+def remember(
+    session: Session, api_key_id: int, key: str, digest: str, answer: StoredAnswer, customer_id: int | None
+) -> None:
+    """Store the answer with the change it describes (the same transaction), and whose data it holds."""
     session.add(
         IdempotencyKey(
-            api_key_id=api_key_id, key=key, request_hash=digest, status=answer.status, response=answer.body
+            api_key_id=api_key_id,
+            key=key,
+            request_hash=digest,
+            status=answer.status,
+            response=answer.body,
+            customer_id=customer_id,
         )
     )
     session.flush()

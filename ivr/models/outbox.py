@@ -52,6 +52,8 @@ class IdempotencyKey(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     api_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"))
     key: Mapped[str] = mapped_column(String(100))
+    #: Whose data the stored answer holds (erasure and merges follow it).
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
     #: SHA-256 of the request body: the same key with another body is a conflict.
     request_hash: Mapped[str] = mapped_column(String(64))
     status: Mapped[int] = mapped_column(Integer)

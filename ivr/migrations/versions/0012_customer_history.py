@@ -83,18 +83,22 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("api_key_id", sa.Integer(), nullable=False),
         sa.Column("key", sa.String(length=100), nullable=False),
+        sa.Column("customer_id", sa.Integer(), nullable=True),
         sa.Column("request_hash", sa.String(length=64), nullable=False),
         sa.Column("status", sa.Integer(), nullable=False),
         sa.Column("response", sa.Text(), nullable=False),
         sa.Column("created_at", ivr.models._types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["api_key_id"], ["api_keys.id"]),
+        sa.ForeignKeyConstraint(["customer_id"], ["customers.id"]),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("api_key_id", "key"),
     )
     op.create_index("ix_idempotency_keys_created_at", "idempotency_keys", ["created_at"])
+    op.create_index("ix_idempotency_keys_customer_id", "idempotency_keys", ["customer_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_idempotency_keys_customer_id", table_name="idempotency_keys")
     op.drop_index("ix_idempotency_keys_created_at", table_name="idempotency_keys")
     op.drop_table("idempotency_keys")
     op.drop_index("ix_webhook_deliveries_due", table_name="webhook_deliveries")
