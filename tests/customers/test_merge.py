@@ -110,3 +110,13 @@ def test_merge_refuses_nonsense(runner, session):
     assert missing.exit_code != 0 and "no customer 999999" in missing.output
     fresh(session)
     assert session.scalar(select(func.count()).select_from(Customer)) == 2
+
+
+def test_find_from_the_cli_by_order_phone_or_name(runner, session):
+    import json
+
+    keep, other = _seed(session)
+    for text, expected in (("4711", [other]), ("0151 12345678", [keep]), ("muster", [keep]), ("nobody", [])):
+        result = runner.invoke(main, ["customers", "find", text])
+        assert result.exit_code == 0, result.output
+        assert [c["id"] for c in json.loads(result.output)] == expected, text
