@@ -26,3 +26,6 @@ graceful_timeout = 10
 # on one machine would share its path.
 control_socket_disable = True
 accesslog = os.environ.get("IVR_ACCESS_LOG", "-")
+# Path without the query string, and no referrer: query strings (and the console pages a referrer
+# names) may carry phone numbers or order numbers, which must not reach the access log.
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s" %(L)s'

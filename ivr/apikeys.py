@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from flask import jsonify, request
+from flask import g, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -86,14 +86,17 @@ def require_api_key(scope: str) -> Callable[[View], View]:
         def checked(*args: Any, **kwargs: Any) -> ResponseReturnValue:
             session = get_session()
             found = authenticate(session, request_key())
-            allowed, key_id, last_used = (
-                (scope in found.scope_names, found.id, found.last_used_at) if found else (False, 0, None)
+            allowed, key_id, key_name, last_used = (
+                (scope in found.scope_names, found.id, found.name, found.last_used_at)
+                if found
+                else (False, 0, "", None)
             )
             session.rollback()  # end the read, so the view's unit of work begins afresh
             if found is None:
                 return unauthorized()
             if not allowed:
                 return jsonify(error=f"this API key may not use the {scope} API"), 403
+            g.api_key = (key_id, key_name)  # who is asking: idempotency keys, audit
             now = utcnow()
             if last_used is None or now - last_used >= LAST_USED_RESOLUTION:
                 with unit_of_work() as writing:

@@ -17,10 +17,12 @@ import callbacks.nodes  # noqa: F401  (the callback node kind)
 import callbacks.service  # noqa: F401  (the callbacks service)
 from callbacks import outcomes
 from callbacks.dialer import AGENT_STATUS_PATH, AGENT_TWIML_PATH
+from callbacks.models import CallbackRequest
 from callbacks.nodes import CallbackSpec, reason_text
 from callbacks.prompts import spoken_time, text
 from callbacks.queue import NewRequest, request_callback
 from callbacks.settings import Settings
+from ivr.customers import outbox
 from ivr.db import unit_of_work
 from ivr.desk.routing import standing
 from ivr.flows.steps import Prompt
@@ -233,6 +235,16 @@ def agent_status() -> str:
             _int(form.get("CallDuration")),
             _now(),
         )
+        if meaning in ("done", "requeued"):
+            _emit_call_ended(session, _int(request.args.get("r")))
     if meaning in ("unknown", "duplicate"):
         log.info("callback status %s for %s: %s", form.get("CallStatus"), form.get("CallSid"), meaning)
     return str(VoiceResponse())
+
+
+def _emit_call_ended(session: Session, request_id: int | None) -> None:
+    """The callback attempt's ``call.ended`` webhook, in the same transaction (docs/history-api.md)."""
+    found = session.get(CallbackRequest, request_id) if request_id else None
+    interaction = session.get(Interaction, found.interaction_id) if found and found.interaction_id else None
+    if interaction is not None:
+        outbox.call_ended(session, current_app.config, interaction)

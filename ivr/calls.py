@@ -14,6 +14,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload
 
 from ivr.config import capture_mode
+from ivr.customers import outbox
 from ivr.flows.engine import resume_flow, start_flow
 from ivr.flows.nodes.base import CallState, Context
 from ivr.flows.steps import CallerInput, Event, Step
@@ -168,6 +169,8 @@ def record_status(
         # Unlocked read: every writer of the call holds its interaction's lock, which we hold.
         interaction.outcome = _outcome(_load_call(session, call_sid), status)
     log_events(session, interaction, [Event("status", {"status": status, "duration": duration})])
+    if status in FINAL_STATUSES:
+        outbox.call_ended(session, config, interaction)
     return interaction
 
 

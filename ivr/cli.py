@@ -155,6 +155,7 @@ main.add_command(simulate)
 
 # --- capability commands
 from callbacks.cli import agents, callbacks  # noqa: E402
+from ivr.customers.cli import customers, webhooks  # noqa: E402
 from ivr.desk.cli import desk, users  # noqa: E402
 from ivr.orders.cli import apikeys, orders  # noqa: E402
 
@@ -164,6 +165,8 @@ main.add_command(callbacks)  # noqa: E702
 main.add_command(apikeys)
 main.add_command(users)
 main.add_command(desk)
+main.add_command(customers)
+main.add_command(webhooks)
 from speech.cli import intent_cli, numbers_cli, speech_cli  # noqa: E402
 
 main.add_command(intent_cli, "intent")

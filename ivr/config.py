@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ivr.db import Timeouts
 from ivr.models._types import utcnow
@@ -60,6 +61,11 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "MAX_FORM_PARTS": 200,
         "FLOW_NAME": env.get("IVR_FLOW", "hotline"),
         "SECRET_KEY": env.get("IVR_SECRET_KEY") or instance_secret(instance, "secret_key"),
+        # Outbound webhooks of the customer history (ivr/customers/outbox.py, docs/history-api.md).
+        "WEBHOOK_URLS": webhook_urls(env),
+        "WEBHOOK_SECRET": env.get("IVR_WEBHOOK_SECRET") or None,
+        "WEBHOOK_ALLOW_PRIVATE": env.get("IVR_WEBHOOK_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes"),
+        "WEBHOOK_WRAPUP_WAIT": positive_int(env, "IVR_WEBHOOK_WRAPUP_WAIT", 600),
         # The clock the flows see (opening hours); tests replace it.
         "CLOCK": utcnow,
     }
@@ -77,6 +83,20 @@ def positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     if value <= 0:
         raise ConfigError(f"{name} must be above zero")
     return value
+
+
+def webhook_urls(env: Mapping[str, str]) -> list[str]:
+    """``IVR_WEBHOOK_URLS`` (comma-separated): http(s) URLs, usable only with a signing secret."""
+    urls = [u.strip() for u in env.get("IVR_WEBHOOK_URLS", "").split(",") if u.strip()]
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.scheme not in ("https", "http") or not parts.hostname or parts.username or len(url) > 500:
+            raise ConfigError(
+                "IVR_WEBHOOK_URLS must be http(s) URLs without user info, at most 500 characters"
+            )
+    if urls and len(env.get("IVR_WEBHOOK_SECRET", "").strip()) < 16:
+        raise ConfigError("IVR_WEBHOOK_URLS needs IVR_WEBHOOK_SECRET (at least 16 characters) to sign with")
+    return urls
 
 
 def auth_token(configured: str | None, instance: Path) -> str:

@@ -9,6 +9,8 @@ from flask import Blueprint
 
 # --- capability imports (node kinds, services, models) ---
 from ivr import callback_views, callbacks_api
+from ivr.customers import api as customers_api
+from ivr.customers import views as customers_views
 from ivr.desk import api as desk_api
 from ivr.desk import flows_views as desk_flows_views
 from ivr.desk import twilio_views as desk_twilio_views
@@ -30,4 +32,6 @@ def blueprints() -> list[Blueprint]:
     found.append(desk_twilio_views.bp)
     found.append(desk_api.bp)
     found.append(desk_flows_views.bp)
+    found.append(customers_api.bp)
+    found.append(customers_views.bp)
     return found

@@ -44,6 +44,12 @@ class WrapupForm(FlaskForm):
     note = TextAreaField("Note", validators=[Optional(), Length(max=MAX_NOTE)])
 
 
+class CustomerSearchForm(FlaskForm):
+    """Phone, e-mail, order number or name: posted, so none of it lands in a URL or access log."""
+
+    query = StringField("Search", validators=[DataRequired(), Length(min=2, max=320)])
+
+
 class CallbackDoneForm(FlaskForm):
     """The outcome of a callback the agent made."""
 

@@ -12,6 +12,7 @@ from callbacks.models import OPEN, CallbackRequest
 from ivr.desk.models import Task, User
 from ivr.models import Interaction, Order
 
+#: Earlier contacts on any channel (calls, e-mails, chats, tickets, shop messages).
 RECENT_CONTACTS = 5
 
 
@@ -29,6 +30,7 @@ class CallScreen:
     order: Order | None
     recent: list[Interaction] = field(default_factory=list)
     callback: CallbackRequest | None = None
+    customer_id: int | None = None
 
 
 def current_task(session: Session, user: User) -> Task | None:
@@ -98,6 +100,7 @@ def call_screen(session: Session, task: Task) -> CallScreen:
         order=order,
         recent=recent,
         callback=callback,
+        customer_id=customer.id if customer else None,
     )
 
 

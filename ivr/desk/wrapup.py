@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from ivr.customers.outbox import add_disposition
 from ivr.desk.models import Task, User
 from ivr.desk.presence import set_activity
 from ivr.flows.steps import Event
@@ -57,6 +58,7 @@ def record_wrapup(
             "note": note.strip()[:MAX_NOTE],
         }
         log_events(session, interaction, [Event("wrapup", data)])
+        add_disposition(session, interaction.id, disposition)
     if user.activity == "wrapup":
         set_activity(session, user, "available", now=now)
         user.activity_until = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ivr.db import Base
@@ -38,6 +38,10 @@ class Interaction(Base):
     outcome: Mapped[str | None] = mapped_column(String(30))
     intent: Mapped[str | None] = mapped_column(String(40))
     language: Mapped[str | None] = mapped_column(String(5))
+    # Other channels (POST /api/interactions): what it was about and the other system's reference.
+    subject: Mapped[str | None] = mapped_column(String(200))
+    summary: Mapped[str | None] = mapped_column(Text)
+    external_ref: Mapped[str | None] = mapped_column(String(200))
     #: The highest ``seq`` in the event log; incrementing it locks the row (ivr.history.log_events).
     event_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
@@ -64,3 +68,5 @@ class InteractionEvent(Base):
 
 
 Index("ix_interaction_events_kind", InteractionEvent.kind)
+# A customer's history, newest first, page by page (keyset on started_at, id).
+Index("ix_interactions_customer_started", Interaction.customer_id, Interaction.started_at, Interaction.id)

@@ -1,0 +1,1 @@
+"""Customers across channels: matching, merging, the history API, outbound webhooks, desk search."""
