@@ -147,11 +147,11 @@ def test_the_graph_starts_at_the_start_node_with_every_edge_labelled(admin):
 
 
 def test_a_validated_draft_shows_its_own_graph(admin):
-    draft = HOTLINE.replace("    next: main_menu\n", "    next: returns_info\n", 1)
+    draft = HOTLINE.replace("    next: main_menu\n", "    next: returns\n", 1)
     page = text(edit(admin, draft, "validate"))
     assert "Graph des geprüften Entwurfs" in page and "Gültig:" in page
     greeting = page.split('<li id="node-greeting">')[1].split('<li id="node-')[0]
-    assert '<span class="edge">next</span> → <a href="#node-returns_info">' in greeting
+    assert '<span class="edge">next</span> → <a href="#node-returns">' in greeting
 
 
 def _start(client, name: str = "hotline"):
