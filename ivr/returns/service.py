@@ -77,9 +77,10 @@ def register_return(
         break
     else:  # pragma: no cover - 5 collisions among 90 million numbers
         raise RuntimeError("no free return number")
-    kinds = ([channel] if channel and source == "phone" else []) + (
-        [SHOP] if shop_webhook_configured(config) else []
-    )
+    # A return the shop reported itself goes back to nobody; one from a call to the caller and the shop.
+    kinds = ([channel] if channel else []) + ([SHOP] if shop_webhook_configured(config) else [])
+    if source != "phone":
+        kinds = []
     for kind in kinds:
         session.add(ReturnDelivery(return_id=row.id, kind=kind, next_attempt_at=now, created_at=now))
     session.flush()

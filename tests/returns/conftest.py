@@ -33,3 +33,17 @@ def fake_twilio(app: Flask) -> FakeTwilio:
 def delivered(**fields: Any) -> dict[str, Any]:
     """Order fields of a parcel delivered last Friday (four days before the tests' today)."""
     return {"status": "delivered", "delivered_at": "2026-11-20", **fields}
+
+
+def register_by_phone(phone: Any, number: str = CALLER, language: str = "de") -> Any:
+    """Call the hotline from ``number`` and register a return of its delivered single-item order."""
+    caller = phone(number)
+    caller.dial()
+    if language == "en":
+        caller.press("9")
+    caller.press("2")
+    caller.press("1")  # the offered order
+    caller.press("1")  # does not fit
+    caller.press("1")  # confirm
+    assert "Rücksendenummer" in caller.heard or "return number" in caller.heard
+    return caller
