@@ -27,6 +27,8 @@ AGENT_WORDS = {"mitarbeiter", "mitarbeiterin", "mensch", "person", "agent", "ope
 #: Per-call count of failed verifications (postal codes that do not match, or an unknown number).
 FAILURES = "order_verification_failures"
 STATE = "order_lookup"
+#: Set by the ``order_notice`` node: the order the caller just said they call about (press 1).
+NOTICE_ORDER = "notice_order"
 #: Dates are spoken as the caller's calendar shows them (German market first).
 LOCAL_TZ = ZoneInfo("Europe/Berlin")
 
@@ -68,6 +70,11 @@ class OrderStatusNode(Node):
         if limit := self._caller_limit_hit(ctx):
             return self._lock_out(ctx, "blocked", limit)
         caller = ctx.services.caller
+        if noticed := ctx.state.variables.pop(NOTICE_ORDER, None):
+            try:
+                return self._look_up(ctx, str(noticed))  # verified as ever: caller ID, else postal code
+            except SourceUnavailable:
+                return self._unavailable(ctx)
         try:
             recent = self._recent_order(ctx, caller) if caller else None
         except SourceUnavailable:

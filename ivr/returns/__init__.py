@@ -4,7 +4,7 @@ Importing this package registers the ``return_request`` and ``order_notice`` nod
 ``returns`` service.
 """
 
-from ivr.returns import node  # noqa: F401  (registers the node kind)
+from ivr.returns import node, notice  # noqa: F401  (register the node kinds)
 from ivr.returns.service import build_returns
 from ivr.services import register_service
 

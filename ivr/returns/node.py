@@ -42,6 +42,14 @@ class ReturnRequestSpec(OrderStatusSpec):
     #: ``damaged`` (the delivery-problem path) and ``defective`` (warranty) → node; else ``on_failure``.
     reason_targets: dict[str, str] = Field(default_factory=dict)
 
+    @field_validator("prompts", mode="before")
+    @classmethod
+    def _return_wording_by_default(cls, value: object) -> object:
+        """Prompts a flow leaves out keep the return wording, not the order node's."""
+        if isinstance(value, dict):
+            return {**VERIFY_PROMPTS.model_dump(), **value}
+        return value
+
     @field_validator("reason_targets")
     @classmethod
     def _known_reasons(cls, value: dict[str, str]) -> dict[str, str]:

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ivr.models import Customer, Interaction
+from ivr.models import Customer, Interaction, Order
 from ivr.orders.services import setting
-from ivr.returns.models import EMAIL, SHOP, SMS, ReturnDelivery, ReturnRequest
+from ivr.returns.models import EMAIL, IN_PROGRESS, SHOP, SMS, ReturnDelivery, ReturnRequest
 from ivr.returns.policy import is_mobile, new_label_token, new_return_number
 from ivr.services import Services
 
@@ -107,6 +107,10 @@ class ReturnsService:
         """The order's newest return, or None."""
         return latest_return(self.services.session, order_number)
 
+    def in_progress(self, phone: str) -> tuple[str, date | None] | None:
+        """The caller's newest unfinished return: (order number, order date), or None."""
+        return return_in_progress(self.services.session, phone)
+
     def register(self, new: NewReturn, now: datetime) -> str:
         """Register the return for this call and return its number (a console test call stores nothing)."""
         if self.services.test:
@@ -122,3 +126,15 @@ class ReturnsService:
 def build_returns(services: Services) -> ReturnsService:
     """The returns service on the webhook's session."""
     return ReturnsService(services)
+
+
+def return_in_progress(session: Session, phone: str) -> tuple[str, date | None] | None:
+    """(order number, order date) of the newest unfinished return on an order placed with ``phone``."""
+    row = session.execute(
+        select(ReturnRequest.order_number, Order.ordered_at)
+        .join(Order, Order.order_number == ReturnRequest.order_number)
+        .where(Order.phone == phone, ReturnRequest.state.in_(IN_PROGRESS))
+        .order_by(ReturnRequest.created_at.desc(), ReturnRequest.id.desc())
+        .limit(1)
+    ).first()
+    return (row[0], row[1]) if row else None
