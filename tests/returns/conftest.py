@@ -9,6 +9,7 @@ from flask import Flask
 
 from tests.callbacks.fakes import ACCOUNT_SID, FakeTwilio
 from tests.conftest import AUTH_TOKEN
+from tests.desk.conftest import create_user  # noqa: F401
 from tests.orders.conftest import CALLER, STRANGER, create_order, history_events  # noqa: F401
 
 #: A landline: the label goes by e-mail.
