@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 
 from ivr.db import get_session, unit_of_work
 from ivr.desk import auth
@@ -31,7 +31,7 @@ def index() -> ResponseReturnValue:
     failed_label = select(ReturnDelivery.return_id).where(
         ReturnDelivery.state == FAILED, ReturnDelivery.kind.in_(("sms", "email"))
     )
-    waiting = ReturnRequest.label_via.is_(None) | ReturnRequest.id.in_(failed_label)
+    waiting: ColumnElement[bool] = ReturnRequest.label_via.is_(None) | ReturnRequest.id.in_(failed_label)
     if not shop_webhook_configured(dict(current_app.config)):
         waiting = or_(waiting, ReturnRequest.source == "phone")
     rows = session.scalars(
