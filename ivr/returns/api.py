@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
 from ivr.apikeys import require_api_key
 from ivr.db import get_session, unit_of_work
 from ivr.models._types import utcnow
+from ivr.phone import normalize_phone
 from ivr.restapi import json_body
+from ivr.returns.proactive import give_consent, withdraw_consent
 from ivr.returns.records import (
     InvalidReturn,
     apply_update,
@@ -67,3 +71,32 @@ def show(number: str) -> ResponseReturnValue:
     if row is None:
         return jsonify(error="no such return"), 404
     return jsonify(return_as_dict(row))
+
+
+@bp.post("/consents")
+@require_api_key("orders")
+def consent() -> ResponseReturnValue:
+    """Record a customer's opt-in to delay notices by SMS (``{"phone", "source", "given_at"?}``), or its
+    withdrawal (``"withdrawn": true``)."""
+    payload = json_body()
+    if not isinstance(payload, dict):
+        return jsonify(error="send the consent as a JSON object"), 400
+    phone = normalize_phone(str(payload.get("phone") or ""), current_app.config["DEFAULT_REGION"])
+    source = payload.get("source")
+    if phone is None:
+        return jsonify(error="phone must be a phone number"), 422
+    if payload.get("withdrawn") is True:
+        with unit_of_work() as session:
+            withdraw_consent(session, phone, utcnow())
+        return jsonify(withdrawn=True)
+    if not isinstance(source, str) or not 0 < len(source) <= 40:
+        return jsonify(error="source must say where the customer opted in (1 to 40 characters)"), 422
+    try:
+        given = datetime.fromisoformat(str(payload["given_at"])) if payload.get("given_at") else utcnow()
+    except ValueError:
+        return jsonify(error="given_at must be an ISO 8601 time"), 422
+    if given.tzinfo is None:
+        return jsonify(error="given_at needs a time zone"), 422
+    with unit_of_work() as session:
+        give_consent(session, phone, source, given)
+    return jsonify(phone=phone, source=source, given_at=given.isoformat()), 201

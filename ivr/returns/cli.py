@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from ivr.db import get_session, session_factory, transaction
 from ivr.models._types import utcnow
-from ivr.returns.delivery import deliver_due, run_worker
+from ivr.returns.delivery import run_pass, run_worker
 from ivr.returns.models import STATES, ReturnRequest
 from ivr.returns.records import FIELDS, InvalidReturn, create_from_shop, return_as_dict
 
@@ -37,9 +37,9 @@ def returns_worker(drain: bool, interval: float) -> None:
     sessions, config = session_factory(), dict(current_app.config)
     if drain:
         sent = 0
-        while batch := deliver_due(sessions, config):
+        while batch := run_pass(sessions, config):
             sent += batch
-        click.echo(f"{sent} deliveries attempted")
+        click.echo(f"{sent} messages attempted")
         return
     stopping = False
 

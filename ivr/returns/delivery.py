@@ -140,8 +140,16 @@ def run_worker(
 ) -> None:
     """Deliver until ``stop()``; sleeps ``interval`` seconds when nothing was due."""
     while not stop():
-        if deliver_due(sessions, config) == 0:
+        if run_pass(sessions, config) == 0:
             time.sleep(interval)
+
+
+def run_pass(sessions: sessionmaker[Session], config: dict[str, Any], now: datetime | None = None) -> int:
+    """Deliveries about returns, then delay notices (ivr/returns/proactive.py); how many were tried."""
+    from ivr.returns.proactive import send_delay_notices
+
+    moment = now or utcnow()
+    return deliver_due(sessions, config, moment) + send_delay_notices(sessions, config, moment)
 
 
 def _job(session: Session, delivery_id: int) -> Job:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ivr.db import Base
@@ -68,3 +68,39 @@ class ReturnDelivery(Base):
 
 
 Index("ix_return_deliveries_due", ReturnDelivery.state, ReturnDelivery.next_attempt_at)
+
+
+class ContactConsent(Base):
+    """A customer's opt-in to a kind of outbound message, with where and when it was given."""
+
+    __tablename__ = "contact_consents"
+    __table_args__ = (UniqueConstraint("phone", "purpose"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20))
+    #: ``delay_notices``: SMS when an order is late.
+    purpose: Mapped[str] = mapped_column(String(30))
+    #: Where the customer opted in (``checkout``, ``customer_account``, ``hotline``, ...).
+    source: Mapped[str] = mapped_column(String(40))
+    given_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class DelayNotice(Base):
+    """An SMS telling a customer their order is late: at most one per order and (Berlin) day."""
+
+    __tablename__ = "delay_notices"
+    __table_args__ = (UniqueConstraint("order_number", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_number: Mapped[str] = mapped_column(String(20))
+    day: Mapped[date] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(10), default=PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+Index("ix_delay_notices_due", DelayNotice.state, DelayNotice.next_attempt_at)

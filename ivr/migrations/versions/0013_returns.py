@@ -1,4 +1,5 @@
-"""returns: returns registered by phone or the shop, and their outbox (label SMS/e-mail, shop webhook)
+"""returns: returns registered by phone or the shop, their outbox (label SMS/e-mail, shop webhook);
+opt-ins to outbound messages and the delay notices sent
 
 Revision ID: 0013
 Revises: 0009
@@ -65,7 +66,37 @@ def upgrade() -> None:
         batch.create_index("ix_return_deliveries_return_id", ["return_id"], unique=False)
         batch.create_index("ix_return_deliveries_due", ["state", "next_attempt_at"], unique=False)
 
+    op.create_table(
+        "contact_consents",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("phone", sa.String(length=20), nullable=False),
+        sa.Column("purpose", sa.String(length=30), nullable=False),
+        sa.Column("source", sa.String(length=40), nullable=False),
+        sa.Column("given_at", ivr.models._types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("withdrawn_at", ivr.models._types.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("phone", "purpose"),
+    )
+    op.create_table(
+        "delay_notices",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("order_number", sa.String(length=20), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("state", sa.String(length=10), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", ivr.models._types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_error", sa.String(length=200), nullable=True),
+        sa.Column("created_at", ivr.models._types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", ivr.models._types.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("order_number", "day"),
+    )
+    with op.batch_alter_table("delay_notices") as batch:
+        batch.create_index("ix_delay_notices_due", ["state", "next_attempt_at"], unique=False)
+
 
 def downgrade() -> None:
+    op.drop_table("delay_notices")
+    op.drop_table("contact_consents")
     op.drop_table("return_deliveries")
     op.drop_table("returns")
