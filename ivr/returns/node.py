@@ -170,8 +170,11 @@ class ReturnRequestNode(OrderStatusNode):
             self._set(ctx, deadline=deadline.isoformat())
             self._set(ctx, phase="expired", tries=0)
             return Wait(self._expired_prompt(ctx), self._gather(ctx, digits=1))
-        ctx.log("return_check", node=self.id, result="within_period", days_left=(deadline - today).days)
         items = split_items(order.items)
+        if ctx.services.get("returns").count(order.order_number) >= max(len(items), 1):
+            ctx.log("return_check", node=self.id, result="all_returned")
+            return self._ask(ctx, "closing", p.all_returned)  # no endless returns from one order
+        ctx.log("return_check", node=self.id, result="within_period", days_left=(deadline - today).days)
         if len(items) > MAX_LISTED_ITEMS:
             return Goto(self.spec.on_failure, ctx.say(p.too_many_items))
         if len(items) > 1:

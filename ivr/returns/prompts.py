@@ -52,6 +52,11 @@ class ReturnPrompts(BaseModel):
         "Which item would you like to return? {choices} For all items press 9.",
     )
     item_choice: Text = _t("Für {item} drücken Sie die {key}.", "For {item} press {key}.")
+    all_returned: Text = _t(
+        "Für diese Bestellung ist bereits alles zur Rücksendung angemeldet. Für einen Mitarbeiter "
+        "drücken Sie die 0.",
+        "Everything in this order is already registered for return. For an agent press 0.",
+    )
     too_many_items: Text = _t(
         "Diese Bestellung hat viele Artikel. Ein Mitarbeiter hilft Ihnen gern bei der Rücksendung.",
         "This order has many items. An agent will be glad to help you with the return.",

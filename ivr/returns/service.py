@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -106,6 +106,11 @@ class ReturnsService:
     def latest(self, order_number: str) -> ReturnRequest | None:
         """The order's newest return, or None."""
         return latest_return(self.services.session, order_number)
+
+    def count(self, order_number: str) -> int:
+        """How many returns the order has (each item can be returned once)."""
+        query = select(func.count()).where(ReturnRequest.order_number == order_number)
+        return int(self.services.session.scalar(query) or 0)
 
     def in_progress(self, phone: str) -> tuple[str, date | None] | None:
         """The caller's newest unfinished return: (order number, order date), or None."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 
 from ivr.models import Interaction
@@ -244,7 +246,7 @@ def test_where_is_my_refund(phone, create_order, session):
     caller.press("1")
     caller.press("1")
     row = _stored(session)
-    row.state, row.received_on, row.refunded_on = "refunded", None, __import__("datetime").date(2026, 11, 23)
+    row.state, row.received_on, row.refunded_on = "refunded", None, date(2026, 11, 23)
     session.commit()
     again = phone(CALLER)
     again.dial()
@@ -254,3 +256,5 @@ def test_where_is_my_refund(phone, create_order, session):
     assert "haben wir am Montag, dem 23. November erstattet." in again.heard
     again.press("9")
     assert "Zum Wiederholen drücken Sie die 1" in again.heard
+    again.press("2")  # another item: the order had only one
+    assert "Für diese Bestellung ist bereits alles zur Rücksendung angemeldet." in again.heard
