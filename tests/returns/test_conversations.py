@@ -258,3 +258,53 @@ def test_where_is_my_refund(phone, create_order, session):
     assert "Zum Wiederholen drücken Sie die 1" in again.heard
     again.press("2")  # another item: the order had only one
     assert "Für diese Bestellung ist bereits alles zur Rücksendung angemeldet." in again.heard
+
+
+def test_english_damaged_goes_to_a_person_and_not_yet_delivered_is_explained(phone, create_order):
+    create_order("4711", **delivered())
+    caller = phone(CALLER)
+    caller.dial()
+    caller.press("9")
+    caller.press("2")
+    caller.press("1")
+    turn = caller.say("it arrived damaged")
+    assert "We are sorry. A damaged delivery is best sorted out with you in person." in caller.heard
+    assert turn.verb == "Enqueue"
+    create_order("4722", ordered_at="2026-11-20")  # shipped, not delivered
+    other = phone(CALLER)
+    other.dial()
+    other.press("9")
+    other.press("2")
+    other.press("2")  # another order
+    other.press("4722#")
+    assert "This order has not reached you yet. You can return it once it has been delivered." in other.heard
+
+
+def test_english_stranger_is_verified_by_postal_code(phone, create_order, session):
+    create_order("4711", **delivered())
+    caller = phone(STRANGER)
+    caller.dial()
+    caller.press("9")
+    caller.press("2")
+    assert "For the return I need your order number." in caller.heard
+    caller.say("four seven one one")
+    assert "postal code of the delivery address" in caller.heard
+    caller.press("10115#")
+    assert "Why are you returning Wanderschuhe?" in caller.heard
+
+
+def test_no_personal_data_in_logs_during_a_return_call(phone, create_order, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    create_order("987654321", **delivered())
+    caller = phone(STRANGER)
+    caller.dial()
+    caller.press("2")
+    caller.press("987654321#")
+    caller.press("10115#")
+    caller.press("1")
+    caller.press("1")
+    assert "Rücksendenummer" in caller.heard
+    for secret in ("987654321", "10115", "Mustermann", STRANGER, CALLER, "Wanderschuhe", "erika@"):
+        assert secret not in caplog.text

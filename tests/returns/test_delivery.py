@@ -172,3 +172,14 @@ def test_no_personal_data_in_logs(app, phone, create_order, caplog, fake_twilio)
     assert "return delivery" in caplog.text
     for secret in (CALLER, "Mustermann", "erika@example.de", "10115", "Wanderschuhe"):
         assert secret not in caplog.text
+
+
+def test_the_worker_command_drains_the_queue(app, runner, phone, create_order, fake_twilio):
+    from ivr.cli import main
+
+    create_order("4711", **delivered())
+    register_by_phone(phone)
+    result = runner.invoke(main, ["returns", "worker", "--drain"])
+    assert result.exit_code == 0, result.output
+    assert "1 messages attempted" in result.output
+    assert len(fake_twilio.messages) == 1
