@@ -158,6 +158,7 @@ from callbacks.cli import agents, callbacks  # noqa: E402
 from ivr.customers.cli import customers, webhooks  # noqa: E402
 from ivr.desk.cli import desk, users  # noqa: E402
 from ivr.orders.cli import apikeys, orders  # noqa: E402
+from ivr.returns.cli import returns  # noqa: E402
 
 main.add_command(orders)
 main.add_command(agents)
@@ -167,6 +168,7 @@ main.add_command(users)
 main.add_command(desk)
 main.add_command(customers)
 main.add_command(webhooks)
+main.add_command(returns)
 from speech.cli import intent_cli, numbers_cli, speech_cli  # noqa: E402
 
 main.add_command(intent_cli, "intent")

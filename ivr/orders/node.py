@@ -27,6 +27,8 @@ AGENT_WORDS = {"mitarbeiter", "mitarbeiterin", "mensch", "person", "agent", "ope
 #: Per-call count of failed verifications (postal codes that do not match, or an unknown number).
 FAILURES = "order_verification_failures"
 STATE = "order_lookup"
+#: Set by the ``order_notice`` node: the order the caller just said they call about (press 1).
+NOTICE_ORDER = "notice_order"
 #: Dates are spoken as the caller's calendar shows them (German market first).
 LOCAL_TZ = ZoneInfo("Europe/Berlin")
 
@@ -68,8 +70,13 @@ class OrderStatusNode(Node):
         if limit := self._caller_limit_hit(ctx):
             return self._lock_out(ctx, "blocked", limit)
         caller = ctx.services.caller
+        if noticed := ctx.state.variables.pop(NOTICE_ORDER, None):
+            try:
+                return self._look_up(ctx, str(noticed))  # verified as ever: caller ID, else postal code
+            except SourceUnavailable:
+                return self._unavailable(ctx)
         try:
-            recent = ctx.services.get("orders").latest_open(caller) if caller else None
+            recent = self._recent_order(ctx, caller) if caller else None
         except SourceUnavailable:
             return self._unavailable(ctx)
         if recent is None:
@@ -204,6 +211,10 @@ class OrderStatusNode(Node):
             verified_by=verified_by,
             answered=order.status,
         )
+        return self._verified(ctx, order)
+
+    def _verified(self, ctx: Context, order: OrderInfo) -> Result:
+        """What a verified caller hears: here the order's status (other order nodes say more)."""
         ctx.state.variables["outcome"] = "self_service"
         return self._say_answer(ctx, order)
 
@@ -224,6 +235,11 @@ class OrderStatusNode(Node):
         return ctx.say(p.menu if order.tracking_number else p.menu_without_tracking)
 
     # --- helpers ----------------------------------------------------------------------
+
+    def _recent_order(self, ctx: Context, caller: str) -> OrderInfo | None:
+        """The order offered to a caller whose caller ID placed it: the newest open one."""
+        order: OrderInfo | None = ctx.services.get("orders").latest_open(caller)
+        return order
 
     def _state(self, ctx: Context) -> dict[str, Any]:
         """This node's part of the call state (read-only; change it with ``_set``)."""

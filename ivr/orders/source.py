@@ -30,6 +30,9 @@ class OrderInfo:
     shipped_at: date | None = None
     expected_delivery: date | None = None
     delivered_at: date | None = None
+    #: What was ordered, as the shop lists it (``1 × Wanderschuhe; 1 × Regenjacke``).
+    items: str | None = None
+    email: str | None = None
 
 
 class OrderSource(Protocol):
@@ -65,6 +68,16 @@ class DatabaseOrderSource:
         )
         return info_of(order) if order is not None else None
 
+    def latest_delivered(self, phone: str) -> OrderInfo | None:
+        """The most recently delivered order placed with this E.164 phone number, or None."""
+        order = self.session.scalar(
+            select(Order)
+            .where(Order.phone == phone, Order.status == "delivered")
+            .order_by(Order.delivered_at.desc(), Order.ordered_at.desc(), Order.id.desc())
+            .limit(1)
+        )
+        return info_of(order) if order is not None else None
+
 
 def info_of(order: Order) -> OrderInfo:
     """The IVR's view of a stored order."""
@@ -79,6 +92,8 @@ def info_of(order: Order) -> OrderInfo:
         shipped_at=order.shipped_at,
         expected_delivery=order.expected_delivery,
         delivered_at=order.delivered_at,
+        items=order.items,
+        email=order.email,
     )
 
 

@@ -63,6 +63,9 @@ class FakeTwilio(HttpClient):
     updates: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     #: Calls that have ended: updating them gets Twilio's 21220 "not in-progress".
     ended: set[str] = field(default_factory=set)
+    #: Messages accepted by ``POST /Messages.json`` (the form as sent), and scripted failures for them.
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    message_failures: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         super().__init__(logging.getLogger("fake-twilio"), is_async=False)
@@ -96,6 +99,8 @@ class FakeTwilio(HttpClient):
             with self.lock:
                 self.updates.append((sid, dict(data or {})))
             return Response(200, json.dumps(self._resource(sid, "", "", "in-progress")))
+        if method == "POST" and path.endswith("/Messages.json"):
+            return self._message(dict(data or {}))
         if method != "POST" or not path.endswith("/Calls.json"):
             return _error(404, 20404, "The requested resource was not found")
         with self.lock:
@@ -120,6 +125,31 @@ class FakeTwilio(HttpClient):
         if self.on_call is not None:
             self.on_call(call)
         return Response(201, json.dumps(self._resource(call.sid, call.to, call.from_, "queued")))
+
+    def _message(self, form: dict[str, Any]) -> Response:
+        """201 with a Message resource as Twilio documents it; 21211 for an invalid ``To``."""
+        with self.lock:
+            if self.message_failures:
+                status = self.message_failures.pop(0)
+                return _error(status, 20429 if status == 429 else 20500, "Scripted failure")
+            if not str(form.get("To", "")).startswith("+"):
+                return _error(400, 21211, "The 'To' number is not a valid phone number.")
+            self.messages.append(form)
+        sid = f"SM{uuid.uuid4().hex}"
+        resource = {
+            "sid": sid,
+            "account_sid": ACCOUNT_SID,
+            "to": form["To"],
+            "from": form.get("From"),
+            "body": form.get("Body"),
+            "status": "queued",
+            "direction": "outbound-api",
+            "num_segments": "1",
+            "api_version": "2010-04-01",
+            "date_created": "Tue, 24 Nov 2026 09:00:00 +0000",
+            "uri": f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/{sid}.json",
+        }
+        return Response(201, json.dumps(resource))
 
     def _resource(self, sid: str, to: str, from_: str, status: str) -> dict[str, Any]:
         return {

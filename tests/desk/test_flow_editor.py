@@ -67,19 +67,18 @@ def test_the_list_shows_live_versions_and_the_answering_flow(admin):
 
 
 def test_validate_shows_each_problem_at_its_line_and_keeps_the_text(admin, session):
-    broken = HOTLINE.replace("    next: main_menu\n", "    next: main_manu\n", 1)
-    line = broken.splitlines().index("    next: main_manu") + 1
+    broken = HOTLINE.replace("    next: notice\n", "    next: notise\n", 1)
+    line = broken.splitlines().index("    next: notise") + 1
     resp = edit(admin, broken.replace("\n", "\r\n"), "validate")  # as browsers send a textarea
     page = text(resp)
     assert resp.status_code == 422
     assert (
-        f"hotline.yaml:{line}</a>: node 'greeting': unknown target 'main_manu' (did you mean 'main_menu'?)"
-        in page
+        f"hotline.yaml:{line}</a>: node 'greeting': unknown target 'notise' (did you mean 'notice'?)" in page
     )
     problem = re.search(rf'data-testid="problem-line-{line}">(.*?)</div>', page, re.S)
-    assert problem and "main_manu" in problem.group(1)
-    assert f'<li id="line-{line}" value="{line}"><code>    next: main_manu</code>' in page
-    assert "next: main_manu" in page.split('<textarea id="source"')[1]  # nothing lost
+    assert problem and "notise" in problem.group(1)
+    assert f'<li id="line-{line}" value="{line}"><code>    next: notise</code>' in page
+    assert "next: notise" in page.split('<textarea id="source"')[1]  # nothing lost
     resp = edit(admin, broken, "publish")
     assert resp.status_code == 422 and "Nicht veröffentlicht" in text(resp)
     assert len(flow_versions(session, "hotline")) == 1
@@ -137,7 +136,7 @@ def test_the_graph_starts_at_the_start_node_with_every_edge_labelled(admin):
     page = text(admin.get("/console/flows/hotline"))
     graph = page.split('data-testid="graph">')[1].split("</ol>")[0]
     nodes = re.findall(r'<li id="node-([\w-]+)">', graph)
-    assert nodes[:2] == ["greeting", "main_menu"]
+    assert nodes[:3] == ["greeting", "notice", "main_menu"]
     menu = graph.split('id="node-main_menu"')[1].split('<li id="node-')[0]
     assert re.search(r'<span class="edge">key 1</span> → <a href="#node-order_status">', menu)
     assert re.search(r'<span class="edge">on_failure</span> → <a href="#node-agent_hours">', menu)
@@ -147,11 +146,11 @@ def test_the_graph_starts_at_the_start_node_with_every_edge_labelled(admin):
 
 
 def test_a_validated_draft_shows_its_own_graph(admin):
-    draft = HOTLINE.replace("    next: main_menu\n", "    next: returns_info\n", 1)
+    draft = HOTLINE.replace("    next: main_menu\n", "    next: returns\n", 1)  # the notice's "hold the line"
     page = text(edit(admin, draft, "validate"))
     assert "Graph des geprüften Entwurfs" in page and "Gültig:" in page
-    greeting = page.split('<li id="node-greeting">')[1].split('<li id="node-')[0]
-    assert '<span class="edge">next</span> → <a href="#node-returns_info">' in greeting
+    notice = page.split('<li id="node-notice">')[1].split('<li id="node-')[0]
+    assert '<span class="edge">next</span> → <a href="#node-returns">' in notice
 
 
 def _start(client, name: str = "hotline"):

@@ -99,17 +99,14 @@ def test_nobody_answers_then_callback_or_message(phone):
     assert turn.verb == "Hangup"
 
 
-def test_returns_branch_explains_and_offers_repeat(phone):
+def test_returns_branch_asks_for_the_order_and_zero_reaches_the_returns_team(phone):
     caller = phone()
     caller.dial()
     caller.press("2")
-    assert "Rücksendeetikett" in caller.heard
-    assert "noch einmal zu hören" in caller.heard
-    caller.press("1")
-    assert "Rücksendeetikett" in caller.heard
-    turn = caller.press("*")
-    assert "Zu einer Bestellung" in caller.heard
-    assert turn.verb == "Gather"
+    assert "Für die Rücksendung brauche ich Ihre Bestellnummer" in caller.heard
+    turn = caller.press("0#")
+    assert "Team für Rücksendungen" in caller.heard
+    assert turn.verb == "Enqueue"
 
 
 def test_every_call_is_in_the_customer_history(phone, runner):

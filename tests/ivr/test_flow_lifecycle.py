@@ -12,7 +12,7 @@ from ivr.flows.store import SHIPPED_FLOWS
 from ivr.setup import prepare_instance
 
 SHIPPED = (SHIPPED_FLOWS / "hotline.yaml").read_text(encoding="utf-8")
-RETURNS = "Rücksendeetikett"  # what a caller hears after pressing 2 in the shipped menu
+RETURNS = "brauche ich Ihre Bestellnummer"  # what a caller hears after pressing 2 in the shipped menu
 
 
 @pytest.fixture

@@ -72,7 +72,7 @@ def test_retried_webhook_neither_advances_twice_nor_logs_twice(twilio_post, sess
     assert count(session, InteractionEvent) == events
     session.rollback()
     call = session.scalars(select(Call)).one()
-    assert call.step == 2 and call.node == "returns_menu"
+    assert call.step == 2 and call.node == "returns"
 
 
 def test_retried_incoming_call_webhook_is_answered_the_same(twilio_post, session):
@@ -160,11 +160,11 @@ def test_running_call_keeps_its_flow_version(app, twilio_post, session, runner, 
     twilio_post("/twilio/voice", **CALL)
     source = Path("call_flows/hotline.yaml").read_text(encoding="utf-8")
     changed = tmp_path / "hotline.yaml"
-    changed.write_text(source.replace("Rücksendeetikett", "Retourenlabel"), encoding="utf-8")
+    changed.write_text(source.replace("brauche ich Ihre Bestellnummer", "Retourenlabel"), encoding="utf-8")
     result = runner.invoke(main, ["flows", "import", str(changed)])
     assert "published hotline v2" in result.output
     doc = twiml(twilio_post("/twilio/step?n=1", Digits="2", **CALL))
-    assert "Rücksendeetikett" in " ".join(s.text for s in doc.iter("Say"))
+    assert "Für die Rücksendung brauche ich Ihre Bestellnummer" in " ".join(s.text for s in doc.iter("Say"))
     other = {**CALL, "CallSid": "CA" + "2" * 32}
     twilio_post("/twilio/voice", **other)
     doc = twiml(twilio_post("/twilio/step?n=1", Digits="2", **other))

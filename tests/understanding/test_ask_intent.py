@@ -7,7 +7,7 @@ import pytest
 from ivr.flows.store import publish_flow
 from tests.understanding.conftest import events
 
-RETURNS_DE = "Rücksendungen und Umtausch melden Sie am schnellsten"
+RETURNS_DE = "Für die Rücksendung brauche ich Ihre Bestellnummer"
 
 
 def test_spoken_reason_in_the_main_menu_is_routed_without_asking_again(phone, history):
@@ -28,7 +28,7 @@ def test_spoken_reason_in_the_main_menu_is_routed_without_asking_again(phone, hi
         "node": "ask_why",
         "intent": "return_refund",
         "confirmed": False,
-        "next": "returns_info",
+        "next": "returns",
     } in events(entry, "route")
 
 
@@ -37,7 +37,7 @@ def test_english_caller_is_routed_in_english(phone, history):
     caller.dial()
     caller.press("9")
     caller.say("I would like to send back the jacket I bought")
-    assert caller.heard.startswith("The quickest way to return or exchange an item")
+    assert caller.heard.startswith("For the return I need your order number")
     caller.hang_up()
     assert history()[0]["intent"] == "return_refund"
 
@@ -97,7 +97,7 @@ def test_unsure_intent_is_confirmed_by_voice_or_key(phone, history, answer):
         "node": "ask_why",
         "intent": "return_refund",
         "confirmed": True,
-        "next": "returns_info",
+        "next": "returns",
     } in events(entry, "route")
 
 
@@ -173,4 +173,4 @@ def test_english_confirmation_by_voice(phone):
     caller.say("I would like to send back the jacket I bought")
     assert caller.heard.startswith("Is it about a return? Say yes or no")
     caller.say("yes")
-    assert caller.heard.startswith("The quickest way to return or exchange an item")
+    assert caller.heard.startswith("For the return I need your order number")

@@ -9,7 +9,7 @@ from ivr.flows.yamlsource import FlowError
 from tests.conftest import CLOSED_HOURS
 from tests.understanding.conftest import events
 
-RETURNS = "Rücksendungen und Umtausch melden Sie am schnellsten"
+RETURNS = "Für die Rücksendung brauche ich Ihre Bestellnummer"
 ASK_ORDER_DE = "Bitte tippen Sie Ihre Bestellnummer ein"
 TO_AGENT_DE = "ich verbinde Sie mit einem Mitarbeiter"
 
@@ -166,7 +166,7 @@ def test_keywords_that_only_share_letters_are_fine():
     assert flow.nodes["menu"].kind == "menu"
 
 
-def test_wrong_keys_after_the_returns_answer_end_with_a_person_not_a_goodbye(phone):
+def test_wrong_keys_at_the_returns_node_end_with_a_person_not_a_goodbye(phone):
     caller = phone()
     caller.dial()
     caller.press("2")
