@@ -15,6 +15,7 @@ from ivr.desk.models import AgentActivity
 from ivr.desk.users import NewUser, add_user
 from ivr.history import get_or_create_customer
 from ivr.models import Interaction, InteractionEvent
+from tests.desk.conftest import create_user  # noqa: F401  (console users for the supervisor pages)
 
 PASSWORD = "correct horse battery staple"
 
