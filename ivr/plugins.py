@@ -15,6 +15,7 @@ from ivr.desk import twilio_views as desk_twilio_views
 from ivr.desk import views as desk_views
 from ivr.insights import api as insights_api
 from ivr.insights import console as insights_console
+from ivr.insights import metrics as insights_metrics
 from ivr.orders import api as orders_api
 from ivr.understanding import streams as speech_streams  # noqa: F401  (the media websocket, stream mode only)
 from ivr.understanding import views as speech_views
@@ -34,4 +35,5 @@ def blueprints() -> list[Blueprint]:
     found.append(desk_flows_views.bp)
     found.append(insights_api.bp)
     found.append(insights_console.bp)
+    found.append(insights_metrics.bp)
     return found
