@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest
 
 from ivr.apikeys import require_api_key
+from ivr.config import ConfigError
 from ivr.db import get_session
 from ivr.insights.kpis import PeriodError, compute_kpis, parse_period
-from ivr.insights.settings import KpiSettings
+from ivr.insights.settings import KpiSettings, KpiSettingsError
 
 bp = Blueprint("insights_api", __name__, url_prefix="/api")
+
+
+@bp.record_once
+def _check_settings(state: Any) -> None:
+    """A bad KPI setting stops the app (and ``ivr serve``) at start with the variable's name."""
+    try:
+        KpiSettings.from_config(state.app.config)
+    except KpiSettingsError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 @bp.get("/kpis")

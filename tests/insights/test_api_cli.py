@@ -77,3 +77,15 @@ def test_api_needs_a_key_with_the_kpis_scope(stream, client):
     assert wrong.status_code == 403
     assert bad.status_code == 400 and "neither a date" in bad.get_json()["error"]
     assert badby.status_code == 400 and "by must be one of" in badby.get_json()["error"]
+
+
+def test_a_bad_kpi_setting_stops_the_app_with_the_variable_named(database_url, tmp_path, monkeypatch):
+    import pytest
+
+    from ivr import create_app
+    from ivr.config import ConfigError
+
+    monkeypatch.setenv("IVR_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("IVR_KPI_FCR_DAYS", "90")
+    with pytest.raises(ConfigError, match="IVR_KPI_FCR_DAYS must be between 1 and 30"):
+        create_app({"DATABASE_URL": database_url})
