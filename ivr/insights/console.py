@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, render_template, request, send_file
 from flask.typing import ResponseReturnValue
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from callbacks.settings import Settings as CallbackSettings
@@ -17,6 +18,7 @@ from ivr.db import get_session
 from ivr.desk import auth
 from ivr.desk.forms import EmptyForm
 from ivr.desk.i18n import gettext
+from ivr.desk.models import User
 from ivr.desk.softphone import ROOT
 from ivr.desk.views import console_headers, live_stream
 from ivr.insights.board import board_fingerprint, wallboard
@@ -121,6 +123,10 @@ def reports() -> ResponseReturnValue:
         session = get_session()
         result = compute_kpis(session, period, by, settings)
         previous = compute_kpis(session, period.previous(), None, settings)["total"]
+        names = {i: n for i, n in session.execute(select(User.id, User.name))} if by == "agent" else {}
+        for group in result["groups"]:  # agents by name on the page (the API and CSV keep ids)
+            key = group["key"]
+            group["label"] = names.get(int(key), key) if key.isdigit() else key
         session.rollback()
     except PeriodError as exc:
         error = gettext(str(exc))

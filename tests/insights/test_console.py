@@ -90,3 +90,16 @@ def test_wallboard_shows_waiting_callers_and_pushes_changes(app, client, create_
     assert 'data-wait="95"' in html
     payload = json.loads(first.split("data: ", 1)[1].split("\n")[0])
     assert 'data-testid="waiting-service" class="big">1<' in payload["board"]
+
+
+def test_report_by_agent_names_the_agents(client, create_user, stream):
+    s = stream()
+    agent = s.agent("bea@shop.example", "Bea Beispiel")
+    s.call(T0, "+4915100000001", events=answered(10, 100, agent))
+    s.session.commit()
+    supervisor(client, create_user)
+
+    html = client.get("/console/reports?from=2026-05-04&to=2026-05-04&by=agent").get_data(as_text=True)
+
+    assert "<tr><td>Bea Beispiel</td>" in html
+    assert json.loads(html.split('id="report-data">')[1].split("</script>")[0])["labels"] == ["Bea Beispiel"]
