@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, select, union_all
+from sqlalchemy import String, and_, case, cast, func, literal, select, true, union_all
 from sqlalchemy.orm import Session
 
 from callbacks.models import CallbackRequest
 from ivr.desk.models import AgentActivity
 from ivr.models import Interaction, InteractionEvent
+from ivr.models._types import UTCDateTime
 
 #: ``left_queue`` reasons that mean the caller hung up while waiting (or while an agent's phone rang).
 HANGUPS = ("hangup", "caller gone")
@@ -46,14 +47,20 @@ class Contact:
     wrapup_at: datetime | None
     voicemails: int
     gave_up: int
+    #: How the caller chose at the first menu: ``key N``, ``speech`` or ``direct``.
+    entry: str
+    #: The same customer's next call (looked for up to ``follow`` after the period).
+    next_contact_at: datetime | None
 
 
-def load_contacts(session: Session, start: datetime, end: datetime) -> list[Contact]:
+def load_contacts(
+    session: Session, start: datetime, end: datetime, follow: timedelta = timedelta(0)
+) -> list[Contact]:
     """Inbound voice calls that started in ``[start, end)``, with their queue and agent facts."""
     ev = InteractionEvent
     reason = ev.data["reason"].as_string()
     queue = ev.data["queue"].as_string()
-    in_period = _contacts_in(start, end)
+    in_period = _contacts_with_next(start, end, follow)
 
     def first(kind: str, value: Any = ev.at, *more: Any) -> Any:
         return func.min(case((and_(ev.kind == kind, *more), value)))
@@ -74,8 +81,9 @@ def load_contacts(session: Session, start: datetime, end: datetime) -> list[Cont
             func.max(case((ev.kind == "wrapup", ev.at))).label("wrapup_at"),
             func.count(case((ev.kind == "voicemail", literal(1)))).label("voicemails"),
             func.count(case((and_(ev.kind == "route", reason.in_(GAVE_UP)), literal(1)))).label("gave_up"),
+            func.min(case((ev.kind == "route", _ordered(session, ev.seq) + _entry(ev)))).label("entry"),
         )
-        .where(ev.kind.in_(KINDS), ev.interaction_id.in_(select(in_period.c.id)))
+        .where(ev.kind.in_(KINDS), ev.interaction_id.in_(select(_contacts_in(start, end).c.id)))
         .group_by(ev.interaction_id)
         .subquery()
     )
@@ -97,6 +105,8 @@ def load_contacts(session: Session, start: datetime, end: datetime) -> list[Cont
             facts.c.wrapup_at,
             facts.c.voicemails,
             facts.c.gave_up,
+            facts.c.entry,
+            in_period.c.next_at,
         )
         .outerjoin(facts, facts.c.iid == in_period.c.id)
         .order_by(in_period.c.started_at, in_period.c.id)
@@ -119,9 +129,58 @@ def load_contacts(session: Session, start: datetime, end: datetime) -> list[Cont
             wrapup_at=r[13],
             voicemails=int(r[14] or 0),
             gave_up=int(r[15] or 0),
+            entry=r[16][SEQ_DIGITS:] if r[16] else "direct",
+            next_contact_at=r[17] if r[1] is not None else None,
         )
         for r in rows
     ]
+
+
+#: The first route event's entry is found as the smallest "<seq, zero-padded><entry>" string.
+SEQ_DIGITS = 9
+
+
+def _ordered(session: Session, seq: Any) -> Any:
+    """``seq`` as a zero-padded string, so that text order is number order."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.lpad(cast(seq, String), SEQ_DIGITS, "0")
+    return func.printf(f"%0{SEQ_DIGITS}d", seq)
+
+
+def _entry(ev: type[InteractionEvent]) -> Any:
+    """How a ``route`` event was chosen: ``speech``, ``key N``, or ``direct``."""
+    key = ev.data["key"].as_string()
+    return case(
+        (ev.data["speech"].as_boolean() == true(), literal("speech")),
+        (key.is_not(None), literal("key ") + key),
+        else_=literal("direct"),
+    )
+
+
+def _contacts_with_next(start: datetime, end: datetime, follow: timedelta):  # type: ignore[no-untyped-def]
+    """The period's calls, each with its customer's next call (a window over the period + ``follow``)."""
+    following = func.lead(Interaction.started_at, type_=UTCDateTime()).over(
+        partition_by=Interaction.customer_id, order_by=(Interaction.started_at, Interaction.id)
+    )
+    calls = (
+        select(
+            Interaction.id,
+            Interaction.customer_id,
+            Interaction.started_at,
+            Interaction.intent,
+            Interaction.language,
+            Interaction.outcome,
+            following.label("next_at"),
+        )
+        .where(
+            Interaction.channel == "voice",
+            Interaction.direction == "inbound",
+            Interaction.started_at >= start,
+            Interaction.started_at < end + follow,
+        )
+        .subquery()
+    )
+    return select(calls).where(calls.c.started_at < end).subquery()
 
 
 def _contacts_in(start: datetime, end: datetime):  # type: ignore[no-untyped-def]
@@ -142,55 +201,6 @@ def _contacts_in(start: datetime, end: datetime):  # type: ignore[no-untyped-def
         )
         .subquery()
     )
-
-
-def load_entries(session: Session, start: datetime, end: datetime) -> dict[str, int]:
-    """Contacts by how the caller chose at the first menu: a key, speech, or neither."""
-    ev = InteractionEvent
-    in_period = _contacts_in(start, end)
-    first_route = (
-        select(
-            ev.interaction_id,
-            ev.data["key"].as_string().label("key"),
-            ev.data["speech"].as_boolean().label("speech"),
-            func.row_number().over(partition_by=ev.interaction_id, order_by=ev.seq).label("n"),
-        )
-        .where(ev.kind == "route", ev.interaction_id.in_(select(in_period.c.id)))
-        .subquery()
-    )
-    rows = session.execute(
-        select(first_route.c.key, first_route.c.speech, func.count())
-        .where(first_route.c.n == 1)
-        .group_by(first_route.c.key, first_route.c.speech)
-    ).all()
-    counts: dict[str, int] = defaultdict(int)
-    for key, speech, n in rows:
-        counts["speech" if speech else f"key {key}" if key is not None else "direct"] += n
-    return dict(counts)
-
-
-def load_later_contacts(
-    session: Session, customers: set[int], start: datetime, end: datetime
-) -> dict[int, list[datetime]]:
-    """When each of ``customers`` called in ``[start, end)``, sorted: repeat contacts are found in it."""
-    times: dict[int, list[datetime]] = defaultdict(list)
-    if not customers:
-        return times
-    rows = session.execute(
-        select(Interaction.customer_id, Interaction.started_at)
-        .where(
-            Interaction.channel == "voice",
-            Interaction.direction == "inbound",
-            Interaction.customer_id.is_not(None),
-            Interaction.started_at >= start,
-            Interaction.started_at < end,
-        )
-        .order_by(Interaction.started_at)
-    )
-    for customer_id, at in rows:
-        if customer_id in customers:
-            times[customer_id].append(at)
-    return times
 
 
 @dataclass(frozen=True)
@@ -219,7 +229,7 @@ def load_survey(session: Session, start: datetime, end: datetime) -> list[Survey
 
 
 def load_presence(session: Session, start: datetime, end: datetime) -> dict[int, dict[str, float]]:
-    """Seconds each agent spent in each state within ``[start, end)``, from the presence log."""
+    """Seconds each agent spent in each state within ``[start, end)``, summed in SQL."""
     a = AgentActivity
     before = select(a.user_id, func.max(a.at).label("at")).where(a.at < start).group_by(a.user_id).subquery()
     at_start = select(a.user_id, a.activity, a.at).join(
@@ -227,30 +237,30 @@ def load_presence(session: Session, start: datetime, end: datetime) -> dict[int,
     )
     inside = select(a.user_id, a.activity, a.at).where(a.at >= start, a.at < end)
     changes = union_all(at_start, inside).subquery()
+    spans = select(
+        changes.c.user_id,
+        changes.c.activity,
+        changes.c.at,
+        func.lead(changes.c.at).over(partition_by=changes.c.user_id, order_by=changes.c.at).label("next_at"),
+    ).subquery()
+    postgres = session.get_bind().dialect.name == "postgresql"
+    lo, hi = literal(start, UTCDateTime()), literal(end, UTCDateTime())
+    begin = (func.greatest if postgres else func.max)(spans.c.at, lo)
+    finish = (func.least if postgres else func.min)(func.coalesce(spans.c.next_at, hi), hi)
+    seconds: Any
+    if postgres:
+        seconds = func.extract("epoch", finish - begin)
+    else:
+        seconds = (func.julianday(finish) - func.julianday(begin)) * 86400.0
     rows = session.execute(
-        select(
-            changes.c.user_id,
-            changes.c.activity,
-            changes.c.at,
-            func.lead(changes.c.at)
-            .over(partition_by=changes.c.user_id, order_by=changes.c.at)
-            .label("until"),
-        )
+        select(spans.c.user_id, spans.c.activity, func.sum(seconds))
+        .where(finish > begin)
+        .group_by(spans.c.user_id, spans.c.activity)
     ).all()
-    seconds: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for user_id, activity, at, until in rows:
-        at, until = _aware(at), _aware(until) if until is not None else end
-        begin, finish = max(at, start), min(until, end)
-        if finish > begin:
-            seconds[user_id][activity] += (finish - begin).total_seconds()
-    return {user: dict(states) for user, states in seconds.items()}
-
-
-def _aware(value: datetime | str) -> datetime:
-    """Union and window results lose the column type on SQLite: parse and mark UTC again."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    result: dict[int, dict[str, float]] = defaultdict(dict)
+    for user_id, activity, total in rows:
+        result[user_id][activity] = round(float(total), 3)
+    return dict(result)
 
 
 @dataclass(frozen=True)

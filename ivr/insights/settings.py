@@ -35,6 +35,8 @@ class KpiSettings:
     #: A self-served caller who calls again within this many hours was not contained.
     containment_repeat_hours: int = 24
     timezone: str = "Europe/Berlin"
+    #: Seconds a KPI computation may take on PostgreSQL (webhooks keep their shorter limit).
+    statement_timeout: int = 30
     #: Wrap-up that the agent does not end themselves ends by itself after this (ivr.desk.settings).
     wrapup_limit: timedelta = timedelta(seconds=30)
 
@@ -81,6 +83,7 @@ class KpiSettings:
             fcr_days=number("FCR_DAYS", cls.fcr_days, 1, 30),
             containment_repeat_hours=number("CONTAINMENT_REPEAT_HOURS", cls.containment_repeat_hours, 1, 720),
             timezone=timezone,
+            statement_timeout=number("STATEMENT_TIMEOUT", cls.statement_timeout, 1, 600),
             wrapup_limit=DeskSettings.from_config(config).wrapup,
         )
 

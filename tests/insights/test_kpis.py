@@ -286,3 +286,40 @@ def test_bad_settings_name_the_variable():
     with pytest.raises(KpiSettingsError, match="DENOMINATOR"):
         KpiSettings.from_config({"KPI_SERVICE_LEVEL_DENOMINATOR": "everything"})
     assert KpiSettings.from_config({"KPI_FCR_DAYS": "3"}).fcr_days == 3
+
+
+def test_callback_figures_requests_reached_kept_and_attempts(app, stream):
+    from callbacks.models import CallbackRequest
+
+    s = stream()
+    due = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
+
+    def request(phone: str, status: str, dials: int, done: datetime) -> None:
+        s.session.add(
+            CallbackRequest(
+                phone=phone,
+                status=status,
+                dials=dials,
+                requested_at=due - timedelta(hours=1),
+                due_at=due,
+                next_attempt_at=due,
+                position_at=due,
+                updated_at=done,
+            )
+        )
+
+    request("+4915100000001", "completed", 1, due + timedelta(hours=1))  # reached the same day
+    request("+4915100000002", "completed", 3, due + timedelta(days=1))  # reached, but a day late
+    request("+4915100000003", "no_answer", 4, due + timedelta(hours=5))
+    request("+4915100000004", "queued", 0, due)
+    s.session.commit()
+
+    figures = kpis(s.session, "2026-05-04", "2026-05-04")["total"]["callbacks"]
+
+    assert (figures["requests"], figures["reached"], figures["kept_within_window"], figures["open"]) == (
+        4,
+        2,
+        1,
+        1,
+    )
+    assert figures["attempts_per_success"] == 4.0  # 8 dials for 2 customers reached
