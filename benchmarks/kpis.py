@@ -247,9 +247,17 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--calls-per-day", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database for --reuse")
+    parser.add_argument("--reuse", action="store_true", help="measure the kept scratch database again")
     args = parser.parse_args()
-    url = scratch(args.database)
+    url = make_url(args.database).set(database=SCRATCH).render_as_string(hide_password=False)
+    if not args.reuse:
+        url = scratch(args.database)
     try:
+        if args.reuse:
+            for name, value in measure(url, args.days, args.rounds).items():
+                print(f"{name}: {value}")
+            return
         upgrade(url)
         began = time.perf_counter()
         n = load(url, args.days, args.calls_per_day)
@@ -260,7 +268,8 @@ def main() -> None:
         for name, value in measure(url, args.days, args.rounds).items():
             print(f"{name}: {value}")
     finally:
-        scratch(args.database, drop=True)
+        if not args.keep:
+            scratch(args.database, drop=True)
 
 
 if __name__ == "__main__":

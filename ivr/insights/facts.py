@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import String, and_, case, cast, func, literal, select, true, union_all
+from sqlalchemy import Float, String, and_, case, cast, func, literal, select, true, union_all
 from sqlalchemy.orm import Session
 
 from callbacks.models import CallbackRequest
@@ -27,30 +27,33 @@ GAVE_UP = ("retries exhausted", "not understood", "attempts used up")
 KINDS = ("queued", "connected", "left_queue", "agent_call_ended", "wrapup", "voicemail", "route")
 
 
-@dataclass(frozen=True)
-class Contact:
-    """One inbound call and what happened to it."""
+class Contact(NamedTuple):
+    """One inbound call and what happened to it; times are seconds (computed in SQL)."""
 
     id: int
     customer_id: int | None
-    started_at: datetime
+    #: Start as seconds since the epoch (UTC).
+    started: float
     intent: str | None
     language: str | None
     outcome: str | None
-    queued_at: datetime | None
+    queued: bool
     queue: str | None
-    connected_at: datetime | None
+    #: From the first queue entry to the first agent answer (None: never answered).
+    wait: float | None
     agent_id: int | None
-    abandoned_at: datetime | None
+    #: From the first queue entry to hanging up in the queue (None: did not hang up there).
+    abandon_wait: float | None
     talk_seconds: int
-    talk_ended_at: datetime | None
-    wrapup_at: datetime | None
+    talk_ended: bool
+    #: From the end of the talk to the agent's disposition (None: no disposition).
+    wrapup_gap: float | None
     voicemails: int
     gave_up: int
     #: How the caller chose at the first menu: ``key N``, ``speech`` or ``direct``.
     entry: str
-    #: The same customer's next call (looked for up to ``follow`` after the period).
-    next_contact_at: datetime | None
+    #: Until the same customer's next call (looked for up to ``follow`` after the period).
+    next_gap: float | None
 
 
 def load_contacts(
@@ -87,53 +90,63 @@ def load_contacts(
         .group_by(ev.interaction_id)
         .subquery()
     )
+    epoch = _epoch_function(session)
+    queued_at = facts.c.queued_at
     rows = session.execute(
         select(
             in_period.c.id,
             in_period.c.customer_id,
-            in_period.c.started_at,
+            epoch(in_period.c.started_at),
             in_period.c.intent,
             in_period.c.language,
             in_period.c.outcome,
-            facts.c.queued_at,
+            queued_at.is_not(None),
             func.coalesce(facts.c.connected_queue, facts.c.queued_queue),
-            facts.c.connected_at,
+            epoch(facts.c.connected_at) - epoch(queued_at),
             facts.c.agent_id,
-            facts.c.abandoned_at,
-            facts.c.talk,
-            facts.c.talk_ended_at,
-            facts.c.wrapup_at,
-            facts.c.voicemails,
-            facts.c.gave_up,
+            case((facts.c.connected_at.is_(None), epoch(facts.c.abandoned_at) - epoch(queued_at))),
+            func.coalesce(facts.c.talk, 0),
+            facts.c.talk_ended_at.is_not(None),
+            epoch(facts.c.wrapup_at) - epoch(facts.c.talk_ended_at),
+            func.coalesce(facts.c.voicemails, 0),
+            func.coalesce(facts.c.gave_up, 0),
             facts.c.entry,
-            in_period.c.next_at,
+            case(
+                (
+                    in_period.c.customer_id.is_not(None),
+                    epoch(in_period.c.next_at) - epoch(in_period.c.started_at),
+                )
+            ),
         )
         .outerjoin(facts, facts.c.iid == in_period.c.id)
         .order_by(in_period.c.started_at, in_period.c.id)
-    ).all()
+    )
+    make = Contact._make
     return [
-        Contact(
-            id=r[0],
-            customer_id=r[1],
-            started_at=r[2],
-            intent=r[3],
-            language=r[4],
-            outcome=r[5],
-            queued_at=r[6],
-            queue=r[7],
-            connected_at=r[8],
-            agent_id=r[9],
-            abandoned_at=r[10],
-            talk_seconds=int(r[11] or 0),
-            talk_ended_at=r[12],
-            wrapup_at=r[13],
-            voicemails=int(r[14] or 0),
-            gave_up=int(r[15] or 0),
-            entry=r[16][SEQ_DIGITS:] if r[16] else "direct",
-            next_contact_at=r[17] if r[1] is not None else None,
+        make(
+            (
+                *r[:6],
+                bool(r[6]),
+                r[7],
+                r[8],
+                r[9],
+                r[10],
+                r[11],
+                bool(r[12]),
+                *r[13:16],
+                r[16][SEQ_DIGITS:] if r[16] else "direct",
+                r[17],
+            )
         )
         for r in rows
     ]
+
+
+def _epoch_function(session: Session) -> Any:
+    """Seconds since the epoch of a timestamp column, in SQL (PostgreSQL or SQLite)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return lambda column: cast(func.extract("epoch", column), Float)
+    return lambda column: (func.julianday(column) - 2440587.5) * 86400.0
 
 
 #: The first route event's entry is found as the smallest "<seq, zero-padded><entry>" string.

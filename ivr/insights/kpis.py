@@ -116,15 +116,13 @@ def compute_kpis(session: Session, period: Period, by: str | None, settings: Kpi
 
 def repeat_flags(contacts: list[Contact], settings: KpiSettings) -> dict[int, tuple[bool, bool]]:
     """Per contact of a known customer: (called again within the FCR window, within the containment one)."""
-    fcr = timedelta(days=settings.fcr_days)
-    contain = timedelta(hours=settings.containment_repeat_hours)
-    flags: dict[int, tuple[bool, bool]] = {}
-    for contact in contacts:
-        if contact.customer_id is None:
-            continue
-        gap = contact.next_contact_at - contact.started_at if contact.next_contact_at else None
-        flags[contact.id] = (gap is not None and gap <= fcr, gap is not None and gap <= contain)
-    return flags
+    fcr = settings.fcr_days * 86400
+    contain = settings.containment_repeat_hours * 3600
+    return {
+        c.id: (c.next_gap is not None and c.next_gap <= fcr, c.next_gap is not None and c.next_gap <= contain)
+        for c in contacts
+        if c.customer_id is not None
+    }
 
 
 def summarise(
@@ -136,23 +134,22 @@ def summarise(
     """The call KPIs of one group of contacts."""
     contacts = list(contacts)
     threshold, short = settings.service_level_seconds, settings.short_abandon_seconds
-    queued = [c for c in contacts if c.queued_at is not None]
-    answered = [c for c in queued if c.connected_at is not None]
-    waits = [_seconds(c.queued_at, c.connected_at) for c in answered]
-    abandon_waits = [
-        _seconds(c.queued_at, c.abandoned_at) for c in queued if c.connected_at is None and c.abandoned_at
-    ]
+    queued = [c for c in contacts if c.queued]
+    answered = [c for c in queued if c.wait is not None]
+    # Milliseconds: SQLite's julianday arithmetic is off by microseconds.
+    waits = [max(0.0, round(c.wait, 3)) for c in answered if c.wait is not None]
+    abandon_waits = [max(0.0, round(c.abandon_wait, 3)) for c in queued if c.abandon_wait is not None]
     short_abandons = sum(1 for w in abandon_waits if w < short)
     abandoned = len(abandon_waits) - short_abandons
     to_callback = sum(
-        1 for c in queued if c.connected_at is None and c.abandoned_at is None and c.outcome == "callback"
+        1 for c in queued if c.wait is None and c.abandon_wait is None and c.outcome == "callback"
     )
     within = sum(1 for w in waits if w <= threshold)
     if settings.service_level_denominator == "offered":
         sl_base = len(queued) - short_abandons - to_callback
     else:
         sl_base = len(answered) + abandoned
-    handled = [c for c in answered if c.talk_ended_at is not None]
+    handled = [c for c in answered if c.talk_ended]
     talk = sum(c.talk_seconds for c in handled)
     wrap = sum(_wrapup(c, settings) for c in handled)
     self_served = [c for c in contacts if _self_served(c)]
@@ -190,14 +187,12 @@ def summarise(
 
 def _self_served(c: Contact) -> bool:
     """Finished in the IVR: never queued, no callback or voicemail, and the IVR did not give up."""
-    return c.outcome in SELF_SERVED and c.queued_at is None and not c.voicemails and not c.gave_up
+    return c.outcome in SELF_SERVED and not c.queued and not c.voicemails and not c.gave_up
 
 
 def _wrapup(c: Contact, settings: KpiSettings) -> float:
     limit = settings.wrapup_limit.total_seconds()
-    if c.wrapup_at is None or c.talk_ended_at is None:
-        return limit
-    return min(limit, max(0.0, (c.wrapup_at - c.talk_ended_at).total_seconds()))
+    return limit if c.wrapup_gap is None else min(limit, max(0.0, round(c.wrapup_gap, 3)))
 
 
 def _survey(answers: Iterable[SurveyAnswer]) -> dict[str, Any]:
@@ -283,7 +278,15 @@ def _groups(
 
 def _key_function(by: str, settings: KpiSettings) -> Callable[[Contact], str]:
     if by in ("day", "hour"):
-        return lambda c: _time_key(c.started_at, by, settings)
+        cache: dict[int, str] = {}
+
+        def key(c: Contact) -> str:
+            quarter = int(c.started // 900)
+            if quarter not in cache:
+                cache[quarter] = _time_key(datetime.fromtimestamp(quarter * 900, UTC), by, settings)
+            return cache[quarter]
+
+        return key
     if by == "intent":
         return lambda c: c.intent or "none"
     if by == "queue":
@@ -311,12 +314,6 @@ def _all_keys(by: str, period: Period, settings: KpiSettings) -> list[str]:
             keys.append(key)
         moment += step
     return keys
-
-
-def _seconds(start: datetime | None, end: datetime | None) -> float:
-    if start is None or end is None:
-        return 0.0
-    return max(0.0, (end - start).total_seconds())
 
 
 def _ratio(part: float, whole: float, digits: int = 4) -> float | None:
