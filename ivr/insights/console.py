@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -21,7 +22,7 @@ from ivr.desk.i18n import gettext
 from ivr.desk.models import User
 from ivr.desk.softphone import ROOT
 from ivr.desk.views import console_headers, live_stream
-from ivr.insights.board import board_fingerprint, wallboard
+from ivr.insights.board import board_fingerprint, today_figures, wallboard
 from ivr.insights.definitions import definitions
 from ivr.insights.kpis import GROUPINGS, PeriodError, compute_kpis, parse_period
 from ivr.insights.settings import KpiSettings
@@ -36,6 +37,8 @@ bp = Blueprint(
 )
 bp.after_request(console_headers)
 
+#: How stale the wallboard's "today" figures may get while queues change (docs/insights.md).
+TODAY_SECONDS = 10.0
 CHART_JS = ROOT / "node_modules" / "chart.js" / "dist" / "chart.umd.min.js"
 #: The figures of the report table, in order; rates are shown in percent.
 REPORT_FIGURES = (
@@ -99,8 +102,15 @@ def wallboard_events() -> ResponseReturnValue:
     settings = _settings()
     handle = CallbackSettings.from_config(config).handle_seconds
 
+    today: dict[str, Any] = {}
+
     def render(session: Session) -> str:
-        board = wallboard(session, config["CLOCK"](), settings, handle)
+        # Queues and agents are read at every push; today's totals (a day of calls) at most
+        # every TODAY_SECONDS, so a busy queue does not recompute the day four times a second.
+        now, clock = config["CLOCK"](), time.monotonic()
+        if not today or clock - today["computed"] > TODAY_SECONDS:
+            today.update(computed=clock, figures=today_figures(session, now, settings))
+        board = wallboard(session, now, settings, handle, today["figures"])
         return json.dumps({"board": render_template("insights/_board.html", board=board)})
 
     return live_stream("wallboard", board_fingerprint, render)
