@@ -113,7 +113,11 @@ def wallboard_events() -> ResponseReturnValue:
         board = wallboard(session, now, settings, handle, today["figures"])
         return json.dumps({"board": render_template("insights/_board.html", board=board)})
 
-    return live_stream("wallboard", board_fingerprint, render)
+    def look(session: Session) -> object:
+        # Also every TODAY_SECONDS: calls that end in the IVR and new alarms change no queue.
+        return board_fingerprint(session), int(time.monotonic() // TODAY_SECONDS)
+
+    return live_stream("wallboard", look, render)
 
 
 @bp.get("/reports")
