@@ -20,7 +20,7 @@ from ivr.desk import auth
 from ivr.desk.forms import EmptyForm
 from ivr.desk.i18n import gettext
 from ivr.desk.models import User
-from ivr.desk.softphone import ROOT
+from ivr.desk.softphone import FRONT_END
 from ivr.desk.views import console_headers, live_stream
 from ivr.insights.board import board_fingerprint, today_figures, wallboard
 from ivr.insights.definitions import definitions
@@ -39,7 +39,7 @@ bp.after_request(console_headers)
 
 #: How stale the wallboard's "today" figures may get while queues change (docs/insights.md).
 TODAY_SECONDS = 10.0
-CHART_JS = ROOT / "node_modules" / "chart.js" / "dist" / "chart.umd.min.js"
+CHART_JS = FRONT_END[1]
 #: The figures of the report table, in order; rates are shown in percent.
 REPORT_FIGURES = (
     "contacts",
