@@ -15,6 +15,9 @@ from ivr.desk import api as desk_api
 from ivr.desk import flows_views as desk_flows_views
 from ivr.desk import twilio_views as desk_twilio_views
 from ivr.desk import views as desk_views
+from ivr.insights import api as insights_api
+from ivr.insights import console as insights_console
+from ivr.insights import metrics as insights_metrics
 from ivr.orders import api as orders_api
 from ivr.returns import api as returns_api  # (and the return node kinds)
 from ivr.returns import views as returns_views
@@ -38,4 +41,7 @@ def blueprints() -> list[Blueprint]:
     found.append(desk_flows_views.bp)
     found.append(customers_api.bp)
     found.append(customers_views.bp)
+    found.append(insights_api.bp)
+    found.append(insights_console.bp)
+    found.append(insights_metrics.bp)
     return found

@@ -212,6 +212,7 @@ def agent_answered(session: Session, agent_call_sid: str, now: datetime) -> Task
         task,
         "connected",
         agent=agent.name if agent else None,
+        agent_id=agent.id if agent else None,
         waited=_seconds(now - task.arrived_at),
     )
     return task

@@ -23,6 +23,8 @@ from ivr.desk.routing import client_identity
 
 ROOT = Path(__file__).resolve().parents[2]
 SDK = ROOT / "node_modules" / "@twilio" / "voice-sdk" / "dist" / "twilio.min.js"
+#: Every front-end file the console serves from ``node_modules`` (the reports' charts too).
+FRONT_END = (SDK, ROOT / "node_modules" / "chart.js" / "dist" / "chart.umd.min.js")
 TOKEN_TTL = 3600
 
 
@@ -67,7 +69,7 @@ def access_token(settings: SoftphoneSettings, user: User) -> str:
 
 def install_sdk() -> str:
     """Install the pinned front-end packages when they are missing; returns what happened."""
-    if SDK.exists():
+    if all(path.exists() for path in FRONT_END):
         return "softphone SDK installed"
     npm = shutil.which("npm")
     if npm is None or not (ROOT / "package-lock.json").exists():

@@ -6,7 +6,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import cast
 from urllib.parse import urlsplit
 
@@ -204,6 +204,25 @@ def _call_panel(session: Session, user: User) -> str:
 def events() -> ResponseReturnValue:
     """Server-sent events: the agent's panel is pushed whenever their state or call changes."""
     user_id = cast(User, current_user).id
+
+    def render(session: Session) -> str | None:
+        user = session.get(User, user_id)
+        if user is None:
+            return None
+        html = _call_panel(session, user)
+        state = render_template("desk/_state.html", user=user)
+        return json.dumps({"call": html, "state": state})
+
+    return live_stream("desk", lambda session: fingerprint(session, user_id), render)
+
+
+def live_stream(
+    event: str, look: Callable[[Session], object], render: Callable[[Session], str | None]
+) -> ResponseReturnValue:
+    """A bounded server-sent event stream: ``render`` is pushed whenever ``look`` changes.
+
+    ``look`` must be cheap (it runs four times a second); ``render`` returning None ends the stream.
+    """
     if not _streams.acquire(blocking=False):
         return Response("retry: 5000\n\n", status=503, mimetype="text/event-stream")
     app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -212,20 +231,19 @@ def events() -> ResponseReturnValue:
         _count_stream(1)
         try:
             yield "retry: 2000\n\n"
-            seen: tuple[object, ...] | None = None
+            seen: object = None
+            first = True
             started = time.monotonic()
             last_sent = started
             while time.monotonic() - started < STREAM_SECONDS:
                 with session_factory(app)() as session:
-                    now_seen = fingerprint(session, user_id)
-                    if now_seen != seen:
-                        seen = now_seen
-                        user = session.get(User, user_id)
-                        if user is None:
+                    now_seen = look(session)
+                    if first or now_seen != seen:
+                        first, seen = False, now_seen
+                        data = render(session)
+                        if data is None:
                             return
-                        html = _call_panel(session, user)
-                        state = render_template("desk/_state.html", user=user)
-                        yield _sse("desk", json.dumps({"call": html, "state": state}))
+                        yield _sse(event, data)
                         last_sent = time.monotonic()
                 if time.monotonic() - last_sent > KEEPALIVE_SECONDS:
                     yield ": keep-alive\n\n"

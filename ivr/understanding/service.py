@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr.config import capture_mode
+from ivr.insights.instruments import SPEECH_DECODE_SECONDS
 from ivr.understanding.models import HeardSpeech
 from ivr.understanding.recordings import RecordingRefused, RecordingUnavailable, fetch_recording
 
@@ -103,7 +104,8 @@ def recognise_recording(config: dict[str, Any], url: str, call_sid: str) -> Hear
     except (RecordingUnavailable, AudioError) as exc:
         log.warning("recording of call %s unusable: %s", call_sid, exc)
         return Heard("", 0.0, "unavailable")
-    transcript = model.transcribe(pcm, TELEPHONY_RATE)
+    with SPEECH_DECODE_SECONDS.time():
+        transcript = model.transcribe(pcm, TELEPHONY_RATE)
     return Heard(transcript.text, transcript.confidence)
 
 

@@ -1,0 +1,97 @@
+"""The wallboard's figures: queues now, agents by state, today's service level so far."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Float, String, bindparam, column, inspect, select, text
+from sqlalchemy.orm import Session
+
+from ivr.desk.models import ACTIVITIES, Task, User
+from ivr.desk.queues import queue_overview
+from ivr.desk.routing import QUEUED
+from ivr.insights.facts import load_contacts
+from ivr.insights.kpis import Period, summarise
+from ivr.insights.settings import KpiSettings
+from ivr.models._types import UTCDateTime
+
+
+def board_fingerprint(session: Session) -> tuple[object, ...]:
+    """What changes the wallboard: callers entering, leaving or being answered; agents' states."""
+    tasks = session.execute(
+        select(Task.id, Task.status, Task.queue).where(Task.status.in_((*QUEUED, "connected")))
+    ).all()
+    agents = session.execute(select(User.id, User.activity).where(User.disabled.is_(False))).all()
+    return (tuple(sorted(map(tuple, tasks))), tuple(sorted(map(tuple, agents))))
+
+
+#: Alarms shown on the wallboard: raised within this many hours.
+ALARM_HOURS = 24
+
+
+def recent_alarms(session: Session, now: datetime) -> list[dict[str, Any]]:
+    """Complaint and spike alarms of the last day, newest first (none before the alarms table exists).
+
+    The table belongs to the alarms capability (``alarms``: kind, subject, window, observed,
+    expected, score); it is read by name so the wallboard works with or without it.
+    """
+    if not inspect(session.connection()).has_table("alarms"):
+        return []
+    query = (
+        text(
+            "SELECT kind, subject, window_start, window_end, observed, expected, score, created_at"
+            " FROM alarms WHERE created_at >= :since ORDER BY created_at DESC LIMIT 10"
+        )
+        .bindparams(bindparam("since", type_=UTCDateTime()))
+        .columns(
+            column("kind", String()),
+            column("subject", String()),
+            column("window_start", UTCDateTime()),
+            column("window_end", UTCDateTime()),
+            column("observed", Float()),
+            column("expected", Float()),
+            column("score", Float()),
+            column("created_at", UTCDateTime()),
+        )
+    )
+    return [
+        dict(row._mapping) for row in session.execute(query, {"since": now - timedelta(hours=ALARM_HOURS)})
+    ]
+
+
+def today_figures(session: Session, now: datetime, settings: KpiSettings) -> dict[str, Any]:
+    """Today's calls, answered, abandoned, ASA and service level so far (local day)."""
+    midnight = datetime.combine(now.astimezone(settings.zone).date(), time(), tzinfo=settings.zone)
+    today = Period(midnight, now)
+    figures = summarise(load_contacts(session, today.start, today.end), {}, [], settings)
+    return {
+        "contacts": figures["contacts"],
+        "answered": figures["answered"],
+        "abandoned": figures["abandoned"],
+        "service_level": figures["service_level"],
+        "asa_seconds": figures["asa_seconds"],
+        "target_percent": settings.service_level_percent,
+        "target_seconds": settings.service_level_seconds,
+        "alarms": recent_alarms(session, now),
+    }
+
+
+def wallboard(
+    session: Session,
+    now: datetime,
+    settings: KpiSettings,
+    default_handle: int,
+    today: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Queues (waiting, ringing, longest wait), agents by state, and today's figures (``today`` if given)."""
+    agents = Counter(
+        session.scalars(select(User.activity).where(User.disabled.is_(False), User.role == "agent")).all()
+    )
+    return {
+        "at": now.isoformat(),
+        "queues": queue_overview(session, now, default_handle),
+        "agents": {state: agents.get(state, 0) for state in ACTIVITIES},
+        "today": today if today is not None else today_figures(session, now, settings),
+    }
