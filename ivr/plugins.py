@@ -9,6 +9,7 @@ from flask import Blueprint
 
 # --- capability imports (node kinds, services, models) ---
 from ivr import callback_views, callbacks_api
+from ivr import surveys as _surveys  # noqa: F401  (the survey node and service)
 from ivr.desk import api as desk_api
 from ivr.desk import flows_views as desk_flows_views
 from ivr.desk import twilio_views as desk_twilio_views
