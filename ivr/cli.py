@@ -136,6 +136,7 @@ main.add_command(simulate)
 # --- capability commands
 from callbacks.cli import agents, callbacks  # noqa: E402
 from ivr.desk.cli import desk, users  # noqa: E402
+from ivr.insights.alarms_cli import alarms  # noqa: E402
 from ivr.orders.cli import apikeys, orders  # noqa: E402
 
 main.add_command(orders)
@@ -144,6 +145,7 @@ main.add_command(callbacks)  # noqa: E702
 main.add_command(apikeys)
 main.add_command(users)
 main.add_command(desk)
+main.add_command(alarms)
 from speech.cli import intent_cli, numbers_cli, speech_cli  # noqa: E402
 
 main.add_command(intent_cli, "intent")
