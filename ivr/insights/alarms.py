@@ -29,8 +29,8 @@ FAILED_SELF_SERVICE = "failed_self_service"
 TOTAL = "_total"
 #: Expected counts below this are raised to it: a quiet subject's first call is no spike.
 MIN_EXPECTED = 0.5
-#: Bounds of the dispersion factor (variance ÷ mean) estimated from a handful of windows.
-MAX_DISPERSION = 5.0
+#: At most this squared coefficient of variation is estimated from a handful of windows.
+MAX_VARIATION = 1.0
 
 
 @dataclass(frozen=True)
@@ -38,9 +38,12 @@ class DetectorSettings:
     """How sensitive the detector is."""
 
     #: Probability under the baseline below which a window is unusual (both baselines must agree).
-    alpha: float = 0.001
+    alpha: float = 0.0001
     #: Fewer calls than this never raise an alarm.
     min_count: int = 5
+    #: Beyond chance, a subject's hourly level varies at least this much from one baseline
+    #: window to the next (coefficient of variation; see docs/alarms.md).
+    min_cv: float = 0.15
 
 
 @dataclass(frozen=True)
@@ -72,8 +75,13 @@ def detect(
     daily: Sequence[Mapping[str, int]],
     settings: DetectorSettings,
     subjects: Sequence[str] | None = None,
+    nearby: Sequence[Mapping[str, int]] = (),
 ) -> list[Finding]:
-    """The subjects of ``window`` (counts by subject) out of line against both baselines."""
+    """The subjects of ``window`` (counts by subject) that are out of line.
+
+    ``nearby`` are more past windows (e.g. an hour or two beside the baseline windows) that
+    only help to estimate how much a subject's share varies: shares hardly follow the hour.
+    """
     names = subjects if subjects is not None else sorted(k for k in window if k != TOTAL)
     found = []
     for subject in names:
@@ -81,7 +89,10 @@ def detect(
         if observed < settings.min_count:
             continue
         for kind in ("count", "share"):
-            tests = [_test(kind, subject, window, base) for base in (weekly, daily) if base]
+            # Counts depend on the weekday: only the same window of past weeks is comparable.
+            # Shares do not, so a share must also be unusual against the recent days.
+            bases = (weekly, daily) if kind == "count" else ([*weekly, *daily],)
+            tests = [_test(kind, subject, window, base, settings, nearby) for base in bases if base]
             if not tests:
                 continue
             worst = max(tests, key=lambda t: t.p_value)
@@ -93,37 +104,60 @@ def detect(
                         observed=worst.observed,
                         expected=worst.expected,
                         score=round(-math.log10(max(worst.p_value, 1e-300)), 2),
-                        details={
-                            "weekly": _describe(tests[0]) if weekly else None,
-                            "daily": _describe(tests[-1]) if daily else None,
-                        },
+                        details={"tests": [_describe(test) for test in tests]},
                     )
                 )
                 break  # one alarm per subject and window: the count when both fire
     return found
 
 
-def _test(kind: str, subject: str, window: Mapping[str, int], base: Sequence[Mapping[str, int]]) -> Test:
+def _test(
+    kind: str,
+    subject: str,
+    window: Mapping[str, int],
+    base: Sequence[Mapping[str, int]],
+    settings: DetectorSettings,
+    nearby: Sequence[Mapping[str, int]] = (),
+) -> Test:
     counts = [b.get(subject, 0) for b in base]
-    expected = max(median(counts), MIN_EXPECTED)
-    phi = dispersion(counts, expected)
     observed = window.get(subject, 0)
     if kind == "count":
-        return Test(observed, expected, poisson_tail(observed / phi, expected / phi))
+        expected = max(median(counts), MIN_EXPECTED)
+        extra = max(variation(counts) - 1 / expected, settings.min_cv**2)
+        return Test(observed, expected, nb_tail(observed, expected, extra, len(counts)))
     total = window.get(TOTAL, 0)
-    share = (sum(counts) + 0.5) / (sum(b.get(TOTAL, 0) for b in base) + 1.0)
-    p = binomial_tail(observed / phi, total / phi, min(share, 1.0))
-    return Test(observed / total if total else 0.0, share, p)
+    shares = [c / b[TOTAL] for c, b in zip(counts, base, strict=True) if b.get(TOTAL)]
+    if not total or not shares:
+        return Test(0.0, 0.0, 1.0)
+    share = max(median(shares), MIN_EXPECTED / total)
+    wider = [*base, *nearby]
+    spread = [b.get(subject, 0) / b[TOTAL] for b in wider if b.get(TOTAL)]
+    typical = max(median(b.get(subject, 0) for b in wider), MIN_EXPECTED)
+    # As for counts, the windows' chance variation (≈ 1 / count) is not part of the extra.
+    extra = max(variation(spread) - 1 / typical, settings.min_cv**2)
+    # The share test asks: given today's number of calls, are this many about the subject usual?
+    p = nb_tail(observed, share * total, extra, len(shares))
+    return Test(observed / total, share, p)
 
 
-def dispersion(counts: Sequence[int], expected: float) -> float:
-    """Variance ÷ mean of the baseline windows, from the MAD (robust to one odd window), ≥ 1."""
-    if len(counts) < 3:
+def variation(values: Sequence[float]) -> float:
+    """Squared coefficient of variation from the median absolute deviation (robust to one odd window)."""
+    centre = median(values)
+    if len(values) < 3 or centre <= 0:
+        return 0.0
+    spread = 1.4826 * median(abs(v - centre) for v in values)
+    return float(min((spread / centre) ** 2, MAX_VARIATION))
+
+
+def nb_tail(observed: float, mean: float, extra: float, windows: int) -> float:
+    """P(X ≥ observed) for a negative binomial with variance mean + extra · mean², widened by the
+    uncertainty of a median of ``windows`` baseline windows (variance × (1 + π / 2k))."""
+    if observed <= 0:
         return 1.0
-    centre = median(counts)
-    mad = median(abs(c - centre) for c in counts)
-    variance = (1.4826 * mad) ** 2
-    return min(max(variance / expected, 1.0), MAX_DISPERSION)
+    widen = 1 + math.pi / (2 * windows)
+    variance = widen * (mean + extra * mean**2)
+    size = mean**2 / (variance - mean)
+    return float(betainc(observed, size, mean / (size + mean)))
 
 
 def poisson_tail(k: float, mean: float) -> float:

@@ -28,6 +28,9 @@ from ivr.models._types import JSONType, UTCDateTime, utcnow
 HANGUPS = ("hangup", "caller gone")
 #: ``route`` reasons that mean the IVR gave up on a caller it could not understand.
 GAVE_UP = ("retries exhausted", "not understood", "attempts used up")
+#: Windows beside each daily baseline window (earlier or later that day) that help estimate
+#: how much a subject's share varies.
+NEARBY = (timedelta(hours=2), timedelta(hours=1), -timedelta(hours=1), -timedelta(hours=2))
 
 
 class Alarm(Base):
@@ -166,8 +169,13 @@ def evaluate(
     window = window_counts(session, start, end)
     weekly = [_shifted(session, start, end, timedelta(weeks=w)) for w in range(1, windows.weeks + 1)]
     daily = [_shifted(session, start, end, timedelta(days=d)) for d in range(1, windows.days + 1)]
+    nearby = [
+        _shifted(session, start, end, timedelta(days=d) + shift)
+        for d in range(1, windows.days + 1)
+        for shift in NEARBY
+    ]
     subjects = sorted({k for counts in (window, *weekly, *daily) for k in counts if k != TOTAL})
-    return (start, end), detect(window, weekly, daily, detector, subjects)
+    return (start, end), detect(window, weekly, daily, detector, subjects, nearby)
 
 
 def _shifted(session: Session, start: datetime, end: datetime, back: timedelta) -> Counter[str]:
