@@ -3,14 +3,16 @@
 Pure statistics, no database: ``alarms_store`` counts the windows and stores what fires here.
 
 The method (docs/alarms.md): for each subject (an intent, ``abandoned``,
-``failed_self_service``) the window's count is compared with two baselines, the same window
-on each of the last ``weeks`` weeks (weekly season) and on each of the last ``days`` days
-(recent level). Per baseline, the expected count is the **median** of its windows (one past
-spike does not raise it), and over-dispersion is estimated robustly from the windows' median
-absolute deviation. The count test is a quasi-Poisson upper tail, the share test (the
-subject's share of all calls) a binomial upper tail with the same dispersion. A subject
-fires only when a test is improbable against **both** baselines (p < ``alpha``) and at least
-``min_count`` calls were seen, so small numbers and normal seasonal swings stay quiet.
+``failed_self_service``) the window is compared with the same window on each of the last
+``weeks`` weeks (weekly season) and on each of the last ``days`` days (recent level). The
+expected value is the **median** of those windows (one past spike does not raise it), and
+the variation beyond chance is estimated robustly from their median absolute deviation
+(at least ``min_cv``). The p-value is a negative-binomial upper tail, widened for the
+uncertainty of a median of few windows.
+- **count**: unusual against the weekly *and* the daily baseline.
+- **share** (the count given today's number of calls): unusual against both baselines
+  pooled; its spread is also estimated from windows an hour or two beside them.
+A subject fires when p < ``alpha`` and at least ``min_count`` calls were seen.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from statistics import median
 
-from scipy.special import betainc, gammainc
+from scipy.special import betainc
 
 #: Subjects that are not intents: callers who hung up while queued, and callers the IVR lost.
 ABANDONED = "abandoned"
@@ -158,24 +160,6 @@ def nb_tail(observed: float, mean: float, extra: float, windows: int) -> float:
     variance = widen * (mean + extra * mean**2)
     size = mean**2 / (variance - mean)
     return float(betainc(observed, size, mean / (size + mean)))
-
-
-def poisson_tail(k: float, mean: float) -> float:
-    """P(X ≥ k) for X ~ Poisson(mean), continuous in k (regularised incomplete gamma)."""
-    if k <= 0:
-        return 1.0
-    return float(gammainc(k, mean))
-
-
-def binomial_tail(k: float, n: float, p: float) -> float:
-    """P(X ≥ k) for X ~ Binomial(n, p), continuous in k and n (regularised incomplete beta)."""
-    if k <= 0:
-        return 1.0
-    if k > n or p <= 0:
-        return 0.0
-    if p >= 1:
-        return 1.0
-    return float(betainc(k, n - k + 1, p))
 
 
 def _describe(test: Test) -> dict[str, float]:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from scipy.stats import nbinom
 from sqlalchemy import select
 
 from ivr.apikeys import create_api_key
@@ -22,7 +23,7 @@ from ivr.cli import main
 from ivr.db import session_factory
 from ivr.flows.steps import Event
 from ivr.history import log_events
-from ivr.insights.alarms import TOTAL, DetectorSettings, binomial_tail, detect, poisson_tail
+from ivr.insights.alarms import TOTAL, DetectorSettings, detect, nb_tail
 from ivr.insights.alarms_run import run_alarms
 from ivr.insights.alarms_store import Alarm, Windows, window_counts
 from ivr.models import Interaction
@@ -40,10 +41,11 @@ def counts(total: int, **subjects: int) -> dict[str, int]:
     return {TOTAL: total, **subjects}
 
 
-def test_poisson_and_binomial_tails_match_known_values():
-    assert poisson_tail(10, 3.0) == pytest.approx(0.001102, rel=1e-3)  # P(X ≥ 10 | λ = 3)
-    assert binomial_tail(3, 10, 0.1) == pytest.approx(0.0702, rel=1e-3)  # P(X ≥ 3 | n = 10, p = .1)
-    assert poisson_tail(0, 5.0) == 1.0
+def test_the_tail_is_the_negative_binomials_with_the_stated_variance():
+    # mean 20, extra 0.1, median of 4 windows: variance (1 + π/8) · (20 + 0.1 · 400) = 83.56
+    size = 400 / (83.5619 - 20)
+    assert nb_tail(30, 20.0, 0.1, 4) == pytest.approx(nbinom.sf(29, size, size / (size + 20)), rel=1e-4)
+    assert nb_tail(0, 5.0, 0.1, 4) == 1.0
 
 
 def test_a_complaint_spike_fires_even_after_a_past_spike_in_the_baseline():
