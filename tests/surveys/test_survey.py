@@ -28,11 +28,13 @@ THANKS = "Vielen Dank für Ihre Antworten. Auf Wiederhören."
 
 
 def with_survey(**settings: Any) -> str:
-    """The shipped flow with an enabled survey in front of the service queue."""
+    """The shipped flow with its survey switched on: everyone invited unless ``settings`` say."""
+    settings = {"enabled": "true", "sample_every": 1, "daily_cap": 200, "cooldown_days": 30, **settings}
+    start = HOTLINE.index("  survey:\n")
+    end = HOTLINE.index("\n\n", start)
     options = "".join(f"    {key}: {value}\n" for key, value in settings.items())
-    node = f"  survey:\n    type: survey\n    next: agent_route\n{options}\n"
-    flow = HOTLINE.replace("    open: agent_route\n", "    open: survey\n", 1)
-    return flow.replace("  agent_route:\n", node + "  agent_route:\n", 1)
+    node = f"  survey:\n    type: survey\n    next: agent_route\n{options}"
+    return HOTLINE[:start] + node.rstrip("\n") + HOTLINE[end:]
 
 
 @pytest.fixture
@@ -205,15 +207,6 @@ def test_english_callers_hear_the_survey_in_english(survey_flow, phone, fake, se
     assert "After your conversation we have two short questions" in caller.heard_in("en-US")
 
 
-def test_a_disabled_survey_asks_nobody(survey_flow, phone, fake, session):
-    survey_flow(enabled="false")
-    caller = phone(CALLER)
-    caller.dial()
-    turn = caller.press("0")
-    assert turn.verb == "Enqueue" and INVITE not in caller.heard
-    assert survey_events(session) == []
-
-
 def test_a_repeated_end_of_conversation_webhook_changes_nothing(
     survey_flow, phone, fake, available_agent, twilio_post, session
 ):
@@ -257,6 +250,14 @@ def test_a_bad_survey_definition_names_the_line(settings: dict[str, Any], messag
     [report] = exc.value.lines()
     assert report.startswith(f"hotline.yaml:{line}:")
     assert message in report
+
+
+def test_the_shipped_survey_is_off_and_asks_nobody(phone, fake, session):
+    caller = phone(CALLER)
+    caller.dial()
+    turn = caller.press("0")
+    assert turn.verb == "Enqueue" and INVITE not in caller.heard
+    assert survey_events(session) == []
 
 
 def test_a_survey_without_a_route_after_it_is_rejected():
