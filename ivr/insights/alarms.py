@@ -31,6 +31,8 @@ FAILED_SELF_SERVICE = "failed_self_service"
 TOTAL = "_total"
 #: Expected counts below this are raised to it: a quiet subject's first call is no spike.
 MIN_EXPECTED = 0.5
+#: Fewer baseline windows than this give no verdict.
+MIN_WINDOWS = 3
 #: At most this squared coefficient of variation is estimated from a handful of windows.
 MAX_VARIATION = 1.0
 
@@ -94,9 +96,9 @@ def detect(
             # Counts depend on the weekday: only the same window of past weeks is comparable.
             # Shares do not, so a share must also be unusual against the recent days.
             bases = (weekly, daily) if kind == "count" else ([*weekly, *daily],)
-            tests = [_test(kind, subject, window, base, settings, nearby) for base in bases if base]
-            if not tests:
-                continue
+            if any(len(base) < MIN_WINDOWS for base in bases):
+                continue  # too little history (a new hotline): no verdict rather than a wrong one
+            tests = [_test(kind, subject, window, base, settings, nearby) for base in bases]
             worst = max(tests, key=lambda t: t.p_value)
             if worst.p_value < settings.alpha and worst.observed > worst.expected:
                 found.append(
@@ -129,7 +131,7 @@ def _test(
         return Test(observed, expected, nb_tail(observed, expected, extra, len(counts)))
     total = window.get(TOTAL, 0)
     shares = [c / b[TOTAL] for c, b in zip(counts, base, strict=True) if b.get(TOTAL)]
-    if not total or not shares:
+    if not total or len(shares) < MIN_WINDOWS:  # too few windows with calls to know a share
         return Test(0.0, 0.0, 1.0)
     share = max(median(shares), MIN_EXPECTED / total)
     wider = [*base, *nearby]

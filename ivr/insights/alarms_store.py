@@ -167,19 +167,18 @@ def evaluate(
     """The current window and what is out of line in it."""
     start, end = windows.current(now)
     window = window_counts(session, start, end)
-    weekly = [_shifted(session, start, end, timedelta(weeks=w)) for w in range(1, windows.weeks + 1)]
-    daily = [_shifted(session, start, end, timedelta(days=d)) for d in range(1, windows.days + 1)]
-    nearby = [
-        _shifted(session, start, end, timedelta(days=d) + shift)
-        for d in range(1, windows.days + 1)
-        for shift in NEARBY
-    ]
+    # Windows before the first recorded call are no history: they would all count as zero.
+    first = session.scalar(select(func.min(Interaction.started_at)).where(Interaction.channel == "voice"))
+
+    def history(shifts: list[timedelta]) -> list[Counter[str]]:
+        known = [s for s in shifts if first is not None and start - s >= first]
+        return [window_counts(session, start - s, end - s) for s in known]
+
+    weekly = history([timedelta(weeks=w) for w in range(1, windows.weeks + 1)])
+    daily = history([timedelta(days=d) for d in range(1, windows.days + 1)])
+    nearby = history([timedelta(days=d) + shift for d in range(1, windows.days + 1) for shift in NEARBY])
     subjects = sorted({k for counts in (window, *weekly, *daily) for k in counts if k != TOTAL})
     return (start, end), detect(window, weekly, daily, detector, subjects, nearby)
-
-
-def _shifted(session: Session, start: datetime, end: datetime, back: timedelta) -> Counter[str]:
-    return window_counts(session, start - back, end - back)
 
 
 def store_alarms(

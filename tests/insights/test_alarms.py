@@ -344,3 +344,10 @@ def test_windows_end_on_steps():
     assert Windows().current(NOW) == WINDOW
     start, end = Windows(step=timedelta(minutes=15)).current(NOW + timedelta(minutes=10))
     assert end == datetime(2026, 11, 24, 9, 15, tzinfo=UTC) and end - start == timedelta(hours=1)
+
+
+def test_a_new_hotline_without_history_raises_nothing(app: Flask, calls: Calls):
+    calls.add(WINDOW[0] - timedelta(days=2), "order_status")  # the first call ever
+    calls.usual_hour(WINDOW[0], complaints=18)
+    calls.session.commit()
+    assert run_alarms(session_factory(app), app.config, NOW).new_alarms == []
