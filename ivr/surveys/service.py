@@ -38,14 +38,16 @@ class SurveyService:
         self.session = services.session
 
     def decide(self, rules: Sampling, now: datetime) -> str:
-        """``invite``, or why not: ``recent`` (asked within the cool-down), ``cap`` or ``sampled_out``."""
+        """``invite``, or why not: ``anonymous`` (no caller ID), ``recent`` (asked within the
+        cool-down), ``cap`` or ``sampled_out``."""
         interaction = self._interaction()
-        if interaction is not None and interaction.customer_id is not None:
-            asked = self._count(
-                (INVITED,), now - rules.cooldown, Interaction.customer_id == interaction.customer_id
-            )
-            if asked:
-                return "recent"
+        if interaction is None or interaction.customer_id is None:
+            # Without a caller ID neither the cool-down nor an earlier decline can be honoured,
+            # and one person could answer again and again.
+            return "anonymous"
+        same_caller = Interaction.customer_id == interaction.customer_id
+        if self._count((INVITED,), now - rules.cooldown, same_caller):
+            return "recent"
         local = now.astimezone(ZoneInfo(rules.timezone))
         midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
         if self._count((INVITED,), midnight) >= rules.daily_cap:

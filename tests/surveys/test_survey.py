@@ -152,6 +152,14 @@ def test_one_in_n_callers_is_invited_up_to_the_daily_cap(app: Flask, survey_flow
     assert caller.heard.startswith(INVITE)
 
 
+def test_callers_without_caller_id_are_not_invited(survey_flow, phone, fake, session):
+    survey_flow()
+    caller = phone("anonymous")
+    caller.dial()
+    turn = caller.press("0")
+    assert turn.verb == "Enqueue" and INVITE not in caller.heard
+
+
 def test_nps_by_voice_and_by_keypad_with_hash(
     survey_flow, phone, fake, available_agent, twilio_post, session
 ):
