@@ -351,3 +351,27 @@ def test_a_new_hotline_without_history_raises_nothing(app: Flask, calls: Calls):
     calls.usual_hour(WINDOW[0], complaints=18)
     calls.session.commit()
     assert run_alarms(session_factory(app), app.config, NOW).new_alarms == []
+
+
+def test_two_workers_at_once_store_and_send_each_alarm_once(notifying: Flask, calls: Calls, webhook, mailbox):
+    baseline(calls)
+    calls.usual_hour(WINDOW[0], complaints=18)
+    calls.session.commit()
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            start.wait()
+            run_alarms(session_factory(notifying), notifying.config, NOW)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert [a.subject for a in stored_alarms(notifying)] == ["complaint"]
+    assert len(webhook.received) == 1 and len(mailbox.messages) == 1
