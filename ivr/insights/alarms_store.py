@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Float, Index, String, UniqueConstraint, and_, case, func, literal, select
+from sqlalchemy import Float, Index, String, UniqueConstraint, and_, case, exists, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -99,65 +99,42 @@ def window_counts(session: Session, start: datetime, end: datetime) -> Counter[s
     """Inbound calls that started in ``[start, end)``: all, per intent, abandoned, failed self-service."""
     ev = InteractionEvent
     reason = ev.data["reason"].as_string()
-    calls = (
-        select(Interaction.id, Interaction.intent, Interaction.outcome)
+
+    def has(*condition: Any) -> Any:
+        # Per call, through the (interaction_id, seq) index: the cost follows the window's calls.
+        return exists().where(ev.interaction_id == Interaction.id, *condition)
+
+    abandoned = has(ev.kind == "left_queue", reason.in_(HANGUPS))
+    # Lost in the IVR: it gave up on the caller, or they hung up there after it misunderstood them.
+    lost = or_(
+        has(ev.kind == "route", reason.in_(GAVE_UP)),
+        and_(
+            Interaction.outcome == "abandoned",
+            has(ev.kind.in_(("no_input", "no_match"))),
+            ~has(ev.kind == "queued"),
+        ),
+    )
+
+    def count(condition: Any) -> Any:
+        return func.sum(case((condition, literal(1)), else_=literal(0)))
+
+    rows = session.execute(
+        select(Interaction.intent, func.count(), count(abandoned), count(lost))
         .where(
             Interaction.channel == "voice",
             Interaction.direction == "inbound",
             Interaction.started_at >= start,
             Interaction.started_at < end,
         )
-        .subquery()
-    )
-
-    def flag(*condition: Any) -> Any:
-        return func.max(case((and_(*condition), literal(1)), else_=literal(0)))
-
-    flags = (
-        select(
-            ev.interaction_id.label("iid"),
-            flag(ev.kind == "left_queue", reason.in_(HANGUPS)).label("abandoned"),
-            flag(ev.kind == "route", reason.in_(GAVE_UP)).label("gave_up"),
-            flag(ev.kind.in_(("no_input", "no_match"))).label("confused"),
-            flag(ev.kind == "queued").label("queued"),
-        )
-        .where(
-            ev.kind.in_(("left_queue", "route", "no_input", "no_match", "queued")),
-            ev.interaction_id.in_(select(calls.c.id)),
-        )
-        .group_by(ev.interaction_id)
-        .subquery()
-    )
-    # Lost in the IVR: it gave up on the caller, or they hung up there after it misunderstood them.
-    failed = func.coalesce(flags.c.gave_up, 0) + case(
-        (
-            and_(
-                calls.c.outcome == "abandoned",
-                func.coalesce(flags.c.confused, 0) == 1,
-                func.coalesce(flags.c.queued, 0) == 0,
-            ),
-            literal(1),
-        ),
-        else_=literal(0),
-    )
-    rows = session.execute(
-        select(
-            calls.c.intent,
-            func.count(),
-            func.sum(func.coalesce(flags.c.abandoned, 0)),
-            func.sum(case((failed > 0, literal(1)), else_=literal(0))),
-        )
-        .select_from(calls)
-        .outerjoin(flags, flags.c.iid == calls.c.id)
-        .group_by(calls.c.intent)
+        .group_by(Interaction.intent)
     ).all()
     counts: Counter[str] = Counter()
-    for intent, n, abandoned, lost in rows:
+    for intent, n, hung_up, failed in rows:
         counts[TOTAL] += int(n)
         if intent:
             counts[intent] += int(n)
-        counts[ABANDONED] += int(abandoned or 0)
-        counts[FAILED_SELF_SERVICE] += int(lost or 0)
+        counts[ABANDONED] += int(hung_up or 0)
+        counts[FAILED_SELF_SERVICE] += int(failed or 0)
     return counts
 
 
