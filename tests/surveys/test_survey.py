@@ -272,3 +272,22 @@ def test_a_survey_without_a_route_after_it_is_rejected():
     text = with_survey().replace("    next: agent_route\n", "    next: goodbye\n", 1)
     with pytest.raises(FlowError, match="no route node follows this survey"):
         parse_flow(text, "hotline.yaml")
+
+
+def test_the_answer_is_credited_to_the_agent_who_talked_not_the_one_who_let_it_ring(
+    survey_flow, phone, fake, available_agent, twilio_post, session
+):
+    survey_flow()
+    available_agent("anna@shop.example")
+    ben = available_agent("ben@shop.example", name="Ben", phone="+4930999999")
+    caller = phone(CALLER)
+    caller.dial()
+    caller.press("0")
+    caller.press("1")
+    [ringing] = fake.calls
+    agent_leg(twilio_post, ringing, "no-answer")  # Anna lets it ring: Ben is offered the caller
+    talk_to_agent(caller, fake, twilio_post)
+    caller.press("5")
+    caller.press("1")
+    answers = [(e["question"], e["value"], e["agent_id"]) for e in survey_events(session)[2:]]
+    assert answers == [("csat", 5, ben["id"]), ("resolved", 1, ben["id"])]
