@@ -243,7 +243,8 @@ def _save(
     if "intent" in state.variables:
         interaction.intent = state.variables["intent"]
     session.add(call)
-    log_events(session, interaction, ctx.events)
+    # Stamped with the call's clock (the app's CLOCK), like every decision made in this step.
+    log_events(session, interaction, ctx.events, at=ctx.now)
     session.flush()
     return call.last_response
 

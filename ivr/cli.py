@@ -158,6 +158,7 @@ from callbacks.cli import agents, callbacks  # noqa: E402
 from ivr.customers.cli import customers, webhooks  # noqa: E402
 from ivr.desk.cli import desk, users  # noqa: E402
 from ivr.insights.cli import kpis  # noqa: E402
+from ivr.insights.alarms_cli import alarms  # noqa: E402
 from ivr.orders.cli import apikeys, orders  # noqa: E402
 from ivr.returns.cli import returns  # noqa: E402
 
@@ -171,6 +172,7 @@ main.add_command(customers)
 main.add_command(webhooks)
 main.add_command(returns)
 main.add_command(kpis)
+main.add_command(alarms)
 from speech.cli import intent_cli, numbers_cli, speech_cli  # noqa: E402
 
 main.add_command(intent_cli, "intent")

@@ -6,17 +6,21 @@ from flask import Blueprint, current_app, request
 from sqlalchemy import select
 from twilio.twiml.voice_response import VoiceResponse
 
+from ivr.calls import continue_call
 from ivr.db import after_commit, get_session, unit_of_work
 from ivr.desk import routing, telephony
 from ivr.desk.models import Task
 from ivr.desk.service import run_dispatch
 from ivr.desk.settings import DeskSettings
+from ivr.flows.nodes.routing import RouteNode
 from ivr.flows.steps import Prompt
+from ivr.flows.store import flow_by_id
 from ivr.models import Call
-from ivr.webhooks import _int, external_url, twilio_webhook, voices
+from ivr.webhooks import _int, caller_input, external_url, renderer, twilio_webhook, voices
 
 bp = Blueprint("desk_twilio", __name__, url_prefix="/desk/twilio")
 
+HANGUP = '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>'
 CALLER_GONE = "Der Anrufer hat leider schon aufgelegt."
 WHISPER = {
     "de": "Anruf aus der Warteschlange {queue}.",
@@ -71,8 +75,8 @@ def caller_joins() -> str:
         task = session.get(Task, task_id) if task_id is not None else None
         call = session.scalar(select(Call).where(Call.call_sid == request.form.get("CallSid", "")))
         if task is None or call is None or task.call_sid != call.call_sid:
-            return '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>'
-        action = external_url("twilio.step", n=call.step, lang=call.language)
+            return HANGUP
+        action = external_url("desk_twilio.caller_done", task=task.id, lang=call.language)
     response = VoiceResponse()
     dial = response.dial(action=action, method="POST")
     dial.conference(
@@ -82,6 +86,36 @@ def caller_joins() -> str:
         beep=False,
     )
     return str(response)
+
+
+@bp.post("/caller/done")
+@twilio_webhook
+def caller_done() -> str:
+    """The conversation ended: the caller's flow goes on where it waits (a survey, or goodbye).
+
+    Not the step URL: Twilio may report the move out of ``<Enqueue>`` before or after the
+    caller joined, so the step number the join saw can be stale by the time the agent hangs up.
+    """
+    call_sid = request.form.get("CallSid", "")
+    config = current_app.config
+    with unit_of_work() as session:
+        call = session.scalar(select(Call).where(Call.call_sid == call_sid).with_for_update())
+        if call is None:
+            return HANGUP
+        at_route = not call.finished and isinstance(
+            flow_by_id(session, call.flow_version_id).nodes.get(call.node), RouteNode
+        )
+        # Anywhere else this is a repeat of the webhook: the stored answer, nothing advances.
+        xml = continue_call(
+            session,
+            call_sid,
+            call.step if at_route else None,
+            caller_input(),
+            config,
+            renderer(call_sid),
+            now=config["CLOCK"](),
+        )
+    return xml or HANGUP
 
 
 @bp.post("/agent/status")

@@ -13,6 +13,9 @@ from ivr.flows.steps import CallerInput, Dial, Enqueue, Hangup, Record
 CONNECTED = {"completed", "answered", "bridged"}
 #: Queue results that mean the caller is (being) connected to an agent by routing.
 HANDED_OVER = {"redirected", "bridging-in-process"}
+#: Call variable naming the node to continue at once the agent hangs up (e.g. a survey);
+#: without it the caller's call ends with the conversation.
+AFTER_AGENT = "after_agent"
 
 
 class RouteSpec(NodeSpec):
@@ -80,6 +83,14 @@ class RouteNode(Node):
         ctx.log("route_result", node=self.id, result=result)
         if data.queue_result and result not in CONNECTED | HANDED_OVER and ctx.services is not None:
             ctx.services.get("routing").leave(result)
+        after = ctx.state.variables.get(AFTER_AGENT)
+        if after in ctx.flow.nodes and result in HANDED_OVER:
+            # Twilio reports the move out of <Enqueue> into the agent's conference, and ignores
+            # what we answer: the call stays here until the conference's <Dial action> comes.
+            return Wait((), self.destination(ctx))
+        if after in ctx.flow.nodes and result in CONNECTED:
+            del ctx.state.variables[AFTER_AGENT]
+            return Goto(after)
         if result in CONNECTED | HANDED_OVER:
             return Wait((), Hangup())
         if result == "hangup":  # the caller gave up while waiting
