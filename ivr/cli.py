@@ -157,8 +157,8 @@ main.add_command(simulate)
 from callbacks.cli import agents, callbacks  # noqa: E402
 from ivr.customers.cli import customers, webhooks  # noqa: E402
 from ivr.desk.cli import desk, users  # noqa: E402
-from ivr.insights.cli import kpis  # noqa: E402
 from ivr.insights.alarms_cli import alarms  # noqa: E402
+from ivr.insights.cli import kpis  # noqa: E402
 from ivr.orders.cli import apikeys, orders  # noqa: E402
 from ivr.returns.cli import returns  # noqa: E402
 

@@ -9,17 +9,17 @@ from flask import Blueprint
 
 # --- capability imports (node kinds, services, models) ---
 from ivr import callback_views, callbacks_api
+from ivr import surveys as _surveys  # noqa: F401  (the survey node and service)
 from ivr.customers import api as customers_api
 from ivr.customers import views as customers_views
-from ivr import surveys as _surveys  # noqa: F401  (the survey node and service)
 from ivr.desk import api as desk_api
 from ivr.desk import flows_views as desk_flows_views
 from ivr.desk import twilio_views as desk_twilio_views
 from ivr.desk import views as desk_views
+from ivr.insights import alarms_views
 from ivr.insights import api as insights_api
 from ivr.insights import console as insights_console
 from ivr.insights import metrics as insights_metrics
-from ivr.insights import alarms_views
 from ivr.orders import api as orders_api
 from ivr.returns import api as returns_api  # (and the return node kinds)
 from ivr.returns import views as returns_views

@@ -113,7 +113,7 @@ def metrics() -> ResponseReturnValue:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         local = CollectorRegistry()
-        MultiProcessCollector(local)
+        MultiProcessCollector(local)  # type: ignore[no-untyped-call]
         body = generate_latest(local)
     else:
         body = generate_latest(REGISTRY)
