@@ -6,16 +6,16 @@ from collections import Counter
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Float, String, bindparam, column, inspect, select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr.desk.models import ACTIVITIES, Task, User
 from ivr.desk.queues import queue_overview
 from ivr.desk.routing import QUEUED
+from ivr.insights.alarms_store import Alarm
 from ivr.insights.facts import load_contacts
 from ivr.insights.kpis import Period, summarise
 from ivr.insights.settings import KpiSettings
-from ivr.models._types import UTCDateTime
 
 
 def board_fingerprint(session: Session) -> tuple[object, ...]:
@@ -32,32 +32,25 @@ ALARM_HOURS = 24
 
 
 def recent_alarms(session: Session, now: datetime) -> list[dict[str, Any]]:
-    """Complaint and spike alarms of the last day, newest first (none before the alarms table exists).
-
-    The table belongs to the alarms capability (``alarms``: kind, subject, window, observed,
-    expected, score); it is read by name so the wallboard works with or without it.
-    """
-    if not inspect(session.connection()).has_table("alarms"):
-        return []
-    query = (
-        text(
-            "SELECT kind, subject, window_start, window_end, observed, expected, score, created_at"
-            " FROM alarms WHERE created_at >= :since ORDER BY created_at DESC LIMIT 10"
-        )
-        .bindparams(bindparam("since", type_=UTCDateTime()))
-        .columns(
-            column("kind", String()),
-            column("subject", String()),
-            column("window_start", UTCDateTime()),
-            column("window_end", UTCDateTime()),
-            column("observed", Float()),
-            column("expected", Float()),
-            column("score", Float()),
-            column("created_at", UTCDateTime()),
-        )
+    """Complaint and spike alarms raised within the last day, newest first."""
+    rows = session.scalars(
+        select(Alarm)
+        .where(Alarm.created_at >= now - timedelta(hours=ALARM_HOURS))
+        .order_by(Alarm.created_at.desc(), Alarm.id.desc())
+        .limit(10)
     )
     return [
-        dict(row._mapping) for row in session.execute(query, {"since": now - timedelta(hours=ALARM_HOURS)})
+        {
+            "kind": alarm.kind,
+            "subject": alarm.subject,
+            "window_start": alarm.window_start,
+            "window_end": alarm.window_end,
+            "observed": alarm.observed,
+            "expected": alarm.expected,
+            "score": alarm.score,
+            "created_at": alarm.created_at,
+        }
+        for alarm in rows
     ]
 
 

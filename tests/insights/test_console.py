@@ -105,45 +105,29 @@ def test_report_by_agent_names_the_agents(client, create_user, stream):
     assert json.loads(html.split('id="report-data">')[1].split("</script>")[0])["labels"] == ["Bea Beispiel"]
 
 
-def test_wallboard_shows_recent_alarms_once_the_alarms_table_exists(app, client, create_user, session):
-    from sqlalchemy import text
+def test_wallboard_shows_the_alarms_of_the_last_day(app, client, create_user, session):
+    from ivr.insights.alarms_store import Alarm
 
     supervisor(client, create_user)
     assert 'data-testid="alarms"' not in client.get("/console/wallboard").get_data(as_text=True)
     now = app.config["CLOCK"]()
-    session.execute(
-        text(
-            "CREATE TABLE alarms (id INTEGER PRIMARY KEY, kind VARCHAR(30), subject VARCHAR(60),"
-            " window_start TIMESTAMP WITH TIME ZONE, window_end TIMESTAMP WITH TIME ZONE,"
-            " observed FLOAT, expected FLOAT, score FLOAT, created_at TIMESTAMP WITH TIME ZONE,"
-            " sent_at TIMESTAMP WITH TIME ZONE)"
-        )
-    )
-    try:
-        for n, (subject, age) in enumerate(
-            (("complaint", timedelta(minutes=5)), ("delivery_issue", timedelta(days=2)))
-        ):
-            session.execute(
-                text(
-                    "INSERT INTO alarms (id, kind, subject, window_start, window_end, observed, expected,"
-                    " score, created_at) VALUES (:n, 'intent', :subject, :start, :end, 14, 3.2, 4.1, :at)"
-                ),
-                {
-                    "n": n + 1,
-                    "subject": subject,
-                    "start": (now - age - timedelta(hours=1)).replace(tzinfo=None),
-                    "end": (now - age).replace(tzinfo=None),
-                    "at": (now - age).replace(tzinfo=None),
-                },
+    for subject, age in (("complaint", timedelta(minutes=5)), ("delivery_issue", timedelta(days=2))):
+        session.add(
+            Alarm(
+                kind="count",
+                subject=subject,
+                window_start=now - age - timedelta(hours=1),
+                window_end=now - age,
+                observed=14,
+                expected=3.2,
+                score=4.1,
+                created_at=now - age,
             )
-        session.commit()
+        )
+    session.commit()
 
-        html = client.get("/console/wallboard").get_data(as_text=True)
+    html = client.get("/console/wallboard").get_data(as_text=True)
 
-        assert 'data-testid="alarms"' in html
-        assert "complaint:" in html and "14 beobachtet, 3.2 erwartet" in html
-        assert "delivery_issue" not in html  # older than a day
-    finally:
-        session.rollback()
-        session.execute(text("DROP TABLE alarms"))
-        session.commit()
+    assert 'data-testid="alarms"' in html
+    assert "complaint:" in html and "14 beobachtet, 3.2 erwartet" in html
+    assert "delivery_issue" not in html  # older than a day
