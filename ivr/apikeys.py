@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from flask import jsonify, request
+from flask import g, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -89,6 +89,7 @@ def require_api_key(scope: str) -> Callable[[View], View]:
             allowed, key_id, last_used = (
                 (scope in found.scope_names, found.id, found.last_used_at) if found else (False, 0, None)
             )
+            g.api_key_name = found.name if found else None  # who did it, for the privacy audit
             session.rollback()  # end the read, so the view's unit of work begins afresh
             if found is None:
                 return unauthorized()

@@ -23,6 +23,7 @@ from ivr.models import Call, Interaction
 from ivr.models._types import utcnow
 from ivr.models.interaction import ADDRESS_LENGTH
 from ivr.phone import normalize_phone
+from ivr.privacy.minimise import forget_call_details
 from ivr.services import Services
 
 #: Renders a step as TwiML whose action URL carries the given step number.
@@ -166,7 +167,10 @@ def record_status(
         interaction.ended_at = utcnow()
         interaction.duration = duration
         # Unlocked read: every writer of the call holds its interaction's lock, which we hold.
-        interaction.outcome = _outcome(_load_call(session, call_sid), status)
+        call = _load_call(session, call_sid)
+        interaction.outcome = _outcome(call, status)
+        if call is not None:  # what the flow needed to route lives only as long as the call
+            forget_call_details(call)
     log_events(session, interaction, [Event("status", {"status": status, "duration": duration})])
     return interaction
 

@@ -137,6 +137,7 @@ main.add_command(simulate)
 from callbacks.cli import agents, callbacks  # noqa: E402
 from ivr.desk.cli import desk, users  # noqa: E402
 from ivr.orders.cli import apikeys, orders  # noqa: E402
+from ivr.privacy.cli import privacy  # noqa: E402
 
 main.add_command(orders)
 main.add_command(agents)
@@ -144,6 +145,7 @@ main.add_command(callbacks)  # noqa: E702
 main.add_command(apikeys)
 main.add_command(users)
 main.add_command(desk)
+main.add_command(privacy)
 from speech.cli import intent_cli, numbers_cli, speech_cli  # noqa: E402
 
 main.add_command(intent_cli, "intent")

@@ -60,9 +60,19 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "MAX_FORM_PARTS": 200,
         "FLOW_NAME": env.get("IVR_FLOW", "hotline"),
         "SECRET_KEY": env.get("IVR_SECRET_KEY") or instance_secret(instance, "secret_key"),
+        # Days each kind of personal data is kept (docs/privacy.md); IVR_RETENTION_<KIND>_DAYS.
+        "RETENTION_DAYS": _retention(env),
+        # How often a worker runs the privacy purge (hours); 0 = only by `ivr privacy purge`.
+        "PURGE_INTERVAL_HOURS": float(env.get("IVR_PURGE_INTERVAL_HOURS", "1")),
         # The clock the flows see (opening hours); tests replace it.
         "CLOCK": utcnow,
     }
+
+
+def _retention(env: Mapping[str, str]) -> dict[str, int]:
+    from ivr.privacy.retention import retention_days
+
+    return retention_days(env)
 
 
 def positive_int(env: Mapping[str, str], name: str, default: int) -> int:

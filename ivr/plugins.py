@@ -14,6 +14,8 @@ from ivr.desk import flows_views as desk_flows_views
 from ivr.desk import twilio_views as desk_twilio_views
 from ivr.desk import views as desk_views
 from ivr.orders import api as orders_api
+from ivr.privacy import api as privacy_api
+from ivr.privacy import models as privacy_models  # noqa: F401  (transcripts, recordings, consents, audit)
 from ivr.understanding import streams as speech_streams  # noqa: F401  (the media websocket, stream mode only)
 from ivr.understanding import views as speech_views
 
@@ -25,6 +27,7 @@ def blueprints() -> list[Blueprint]:
     found.append(callback_views.bp)
     found.append(callbacks_api.bp)
     found.append(orders_api.bp)
+    found.append(privacy_api.bp)
     found.append(speech_views.bp)
     found.append(desk_views.bp)
     found.append(desk_twilio_views.bp)
