@@ -103,6 +103,12 @@ class PurgeSchedule:
     interval: timedelta = timedelta(hours=1)
     last: datetime | None = None
 
+    @classmethod
+    def from_config(cls, sessions: sessionmaker[Session], config: Mapping[str, Any]) -> PurgeSchedule | None:
+        """The schedule ``IVR_PURGE_INTERVAL_HOURS`` asks for; None when it is 0 (cron runs it)."""
+        hours = float(config.get("PURGE_INTERVAL_HOURS", 1))
+        return cls(sessions, config, timedelta(hours=hours)) if hours > 0 else None
+
     def maybe_run(self, now: datetime) -> PurgeReport | None:
         """Purge if the interval has passed since this worker's last run."""
         if self.last is not None and now - self.last < self.interval:
