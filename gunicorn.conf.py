@@ -26,3 +26,6 @@ graceful_timeout = 10
 # on one machine would share its path.
 control_socket_disable = True
 accesslog = os.environ.get("IVR_ACCESS_LOG", "-")
+# The path without its query string (%(U)s): callers' numbers must not reach the access log
+# (docs/privacy.md). Our own APIs take personal data in bodies, never in URLs.
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s" %(L)s'

@@ -23,6 +23,7 @@ from ivr.models import Call, Interaction
 from ivr.models._types import utcnow
 from ivr.models.interaction import ADDRESS_LENGTH
 from ivr.phone import normalize_phone
+from ivr.privacy.consent import store_consents
 from ivr.privacy.minimise import forget_call_details
 from ivr.services import Services
 
@@ -244,6 +245,7 @@ def _save(
     if "intent" in state.variables:
         interaction.intent = state.variables["intent"]
     session.add(call)
+    store_consents(session, call, interaction, ctx.events)
     log_events(session, interaction, ctx.events)
     session.flush()
     return call.last_response

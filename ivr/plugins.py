@@ -15,7 +15,9 @@ from ivr.desk import twilio_views as desk_twilio_views
 from ivr.desk import views as desk_views
 from ivr.orders import api as orders_api
 from ivr.privacy import api as privacy_api
+from ivr.privacy import consent as privacy_consent  # noqa: F401  (the consent node)
 from ivr.privacy import models as privacy_models  # noqa: F401  (transcripts, recordings, consents, audit)
+from ivr.privacy import views as privacy_views
 from ivr.understanding import streams as speech_streams  # noqa: F401  (the media websocket, stream mode only)
 from ivr.understanding import views as speech_views
 
@@ -28,6 +30,7 @@ def blueprints() -> list[Blueprint]:
     found.append(callbacks_api.bp)
     found.append(orders_api.bp)
     found.append(privacy_api.bp)
+    found.append(privacy_views.bp)
     found.append(speech_views.bp)
     found.append(desk_views.bp)
     found.append(desk_twilio_views.bp)

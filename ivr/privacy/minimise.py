@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session
 
 from ivr.flows.steps import Event
 from ivr.models import Call, Interaction
-from ivr.privacy.models import Transcript
+from ivr.privacy.models import Recording, Transcript
+from ivr.privacy.recordings import recording_sid
 
 #: Event fields that carry what a caller said; stored as transcripts, referenced as ``<field>_ref``.
 FREE_TEXT_FIELDS = ("speech", "text", "transcript")
@@ -29,7 +30,8 @@ FINISHED_RESPONSE = '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup /><
 
 
 def store_free_text(session: Session, interaction: Interaction, events: list[Event]) -> list[Event]:
-    """The events with their free text moved to ``transcripts`` (one row per distinct utterance)."""
+    """The events with their free text moved to ``transcripts`` (one row per distinct utterance)
+    and the recordings they mention to ``recordings``."""
     made: dict[str, Transcript] = {}
     cleaned: list[tuple[Event, dict[str, Transcript]]] = []
     for event in events:
@@ -50,20 +52,40 @@ def store_free_text(session: Session, interaction: Interaction, events: list[Eve
                 session.add(made[value])
             refs[name] = made[value]
         cleaned.append((event, refs))
-    if not made:
+    recordings = {id(e): _recording(session, interaction, e) for e in events if e.data.get("recording_url")}
+    if not made and not recordings:
         return events
     session.flush()  # the transcripts' ids, for the references
     result = []
     for event, refs in cleaned:
-        if not refs:
+        recording = recordings.get(id(event))
+        if not refs and recording is None:
             result.append(event)
             continue
         data: dict[str, Any] = {k: v for k, v in event.data.items() if k not in refs}
+        if recording is not None:  # the recording's link lives with the recording, under its retention
+            del data["recording_url"]
+            data["recording_ref"] = recording.id
         for name, transcript in refs.items():
             data[f"{name}_ref"] = transcript.id
             data[f"{name}_length"] = len(transcript.text)
         result.append(Event(event.kind, data))
     return result
+
+
+def _recording(session: Session, interaction: Interaction, event: Event) -> Recording:
+    """A recording an event mentions (a voicemail), kept apart so retention and erasure reach it."""
+    url = str(event.data["recording_url"])[:500]
+    row = Recording(
+        interaction_id=interaction.id,
+        call_sid=interaction.call_sid,
+        kind="voicemail" if event.kind == "voicemail" else "speech",
+        recording_sid=recording_sid(url),
+        url=url,
+        duration=event.data.get("duration") if isinstance(event.data.get("duration"), int) else None,
+    )
+    session.add(row)
+    return row
 
 
 def forget_call_details(call: Call) -> None:

@@ -27,6 +27,7 @@ KEYS = (CUSTOMER, PHONE, EMAIL, INTERACTION, CALL_SID, ORDER)
 #: Retention kinds (days configured per kind, ivr.privacy.retention).
 RETENTION_KINDS = (
     "recordings",
+    "speech_recordings",
     "voicemails",
     "transcripts",
     "traces",

@@ -17,6 +17,8 @@ from ivr.privacy.registry import RETENTION_KINDS, PersonalTable, entries
 #: Days each kind is kept: short for what a caller said, longer for what a customer may ask about.
 DEFAULT_RETENTION_DAYS: dict[str, int] = {
     "recordings": 30,
+    # Recorded answers that were only recognised to route the call: gone at Twilio within a day.
+    "speech_recordings": 1,
     "voicemails": 30,
     "transcripts": 90,
     "traces": 90,

@@ -79,7 +79,11 @@ def register_core() -> None:
             _BY_CALL,
             age="created_at",
             kind_column="kind",
-            kinds_by_value={"voicemail": "voicemails", "conversation": "recordings", "speech": "recordings"},
+            kinds_by_value={
+                "voicemail": "voicemails",
+                "conversation": "recordings",
+                "speech": "speech_recordings",
+            },
         )
     )
     register(PersonalTable("consents", _BY_CALL))

@@ -28,6 +28,7 @@ from ivr.privacy.models import Consent, Recording, Transcript
 from ivr.understanding.models import HeardSpeech
 from tests.callbacks.fakes import ACCOUNT_SID, FakeTwilio
 from tests.conftest import AUTH_TOKEN
+from tests.desk.conftest import create_user  # noqa: F401  (the console fixture, for the audit page)
 
 
 @dataclass(frozen=True)
