@@ -112,12 +112,14 @@ def db_upgrade() -> None:
 def history(phone: str, as_json: bool) -> None:
     """Show a customer's interactions, newest first."""
     from ivr.history import customer_history
+    from ivr.privacy.audit import audit_history_read
 
     number = normalize_phone(phone, current_app.config["DEFAULT_REGION"])
     if number is None:
         raise click.ClickException(f"'{phone}' is not a phone number")
     with unit_of_work() as session:
         entries = customer_history(session, number)
+        audit_history_read(session, number)
     if as_json:
         click.echo(json.dumps(entries, indent=2, ensure_ascii=False))
         return

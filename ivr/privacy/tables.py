@@ -38,8 +38,12 @@ def _customer_in_use(table: Table) -> ColumnElement[bool]:
     return or_(*refs)
 
 
-def _unfinished_call(table: Table) -> ColumnElement[bool]:
-    return ~table.c.finished
+def _live_call(table: Table) -> ColumnElement[bool]:
+    """A call whose interaction has not ended (an abandoned call ends unfinished, and goes)."""
+    interactions = Base.metadata.tables["interactions"]
+    return exists(
+        select(1).where(interactions.c.id == table.c.interaction_id, interactions.c.ended_at.is_(None))
+    )
 
 
 def register_core() -> None:
@@ -71,7 +75,7 @@ def register_core() -> None:
         )
     )
     register(PersonalTable("interaction_events", {"interaction_id": INTERACTION}, "traces", "at"))
-    register(PersonalTable("calls", _BY_CALL, "traces", "updated_at", keep=_unfinished_call, spare_live=True))
+    register(PersonalTable("calls", _BY_CALL, "traces", "updated_at", keep=_live_call, spare_live=True))
     register(PersonalTable("transcripts", _BY_CALL, "transcripts", "created_at"))
     register(
         PersonalTable(

@@ -28,7 +28,7 @@ from ivr.privacy.models import Consent, Recording, Transcript
 from ivr.understanding.models import HeardSpeech
 from tests.callbacks.fakes import ACCOUNT_SID, FakeTwilio
 from tests.conftest import AUTH_TOKEN
-from tests.desk.conftest import create_user  # noqa: F401  (the console fixture, for the audit page)
+from tests.desk.conftest import available_agent, create_user, fake  # noqa: F401  (console fixtures)
 
 
 @dataclass(frozen=True)
@@ -225,6 +225,6 @@ def find_traces(session: Session, person: Person) -> dict[str, list[str]]:
 @pytest.fixture
 def fake_twilio(app: Flask) -> FakeTwilio:
     """Twilio's REST API behind its HttpClient seam, holding both people's recordings."""
-    fake = FakeTwilio(AUTH_TOKEN, recordings={ANNA.recording_sid, BERT.recording_sid})
-    app.config["TWILIO_HTTP_CLIENT"] = fake
-    return fake
+    edge = FakeTwilio(AUTH_TOKEN, recordings={ANNA.recording_sid, BERT.recording_sid})
+    app.config["TWILIO_HTTP_CLIENT"] = edge
+    return edge

@@ -34,3 +34,38 @@ def test_agents_may_not_see_the_audit(client, create_user):
 def test_signed_out_visitors_are_sent_to_sign_in(app):
     resp = app.test_client().get("/console/privacy/audit")
     assert resp.status_code == 302 and "/console/login" in resp.headers["Location"]
+
+
+def test_an_agent_offered_a_call_is_audited_as_reading_the_callers_data(
+    phone, fake, available_agent, session
+):
+    from sqlalchemy import select
+
+    from ivr.models import Customer
+    from ivr.privacy.models import AuditEntry
+
+    agent = available_agent()
+    caller = phone(ANNA.phone)
+    caller.dial()
+    assert caller.press("0").verb == "Enqueue"
+    customer_id = session.scalar(select(Customer.id).where(Customer.phone == ANNA.phone))
+    [entry] = session.scalars(select(AuditEntry)).all()
+    assert (entry.actor, entry.action, entry.customer_id, entry.what) == (
+        f"user:{agent['id']}",
+        "read",
+        customer_id,
+        "call screen",
+    )
+
+
+def test_reading_the_history_on_the_command_line_is_audited(runner, session, phone):
+    from sqlalchemy import select
+
+    from ivr.privacy.models import AuditEntry
+
+    caller = phone(ANNA.phone)
+    caller.dial()
+    caller.hang_up()
+    assert runner.invoke(main, ["history", ANNA.phone]).exit_code == 0
+    [entry] = session.scalars(select(AuditEntry)).all()
+    assert (entry.actor, entry.action, entry.what) == ("cli", "read", "history")

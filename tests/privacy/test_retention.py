@@ -92,3 +92,19 @@ def test_the_worker_purges_once_per_interval(app, session, fake_twilio):
     assert schedule.maybe_run(utcnow() + timedelta(minutes=5)) is None
     app.config["PURGE_INTERVAL_HOURS"] = 0
     assert PurgeSchedule.from_config(session_factory(app), app.config) is None
+
+
+def test_a_call_still_in_progress_keeps_what_it_needs(app, session, runner, fake_twilio):
+    from ivr.desk.models import Task
+    from ivr.models import Call
+
+    now = app.config["CLOCK"]()
+    seed(session, ANNA, at=now - timedelta(days=800), live=True)
+    seed(session, BERT, at=now - timedelta(days=800))  # abandoned: ended, flow unfinished; goes
+    old = now - timedelta(days=800)
+    session.execute(Call.__table__.update().values(finished=False, updated_at=old))
+    session.commit()
+    assert runner.invoke(main, ["privacy", "purge"]).exit_code == 0
+    session.rollback()
+    assert session.scalars(select(Call.call_sid)).all() == [ANNA.call_sid]
+    assert session.scalars(select(Task.call_sid)).all() == [ANNA.call_sid]
