@@ -51,6 +51,8 @@ class PurgeReport:
 
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     recording_sids: list[str] = field(default_factory=list)
+    #: ``table:kind`` → the last id a limited purge handled.
+    cursors: dict[str, int] = field(default_factory=dict)
 
     def add(self, kind: str, table: str, n: int) -> None:
         """Count ``n`` rows of ``table`` under ``kind``."""
@@ -65,35 +67,58 @@ def purge(
     now: datetime,
     dry_run: bool = False,
     keep_recordings: Collection[str] = (),
+    limit: int | None = None,
+    only: str | None = None,
+    after: Mapping[str, int] | None = None,
 ) -> PurgeReport:
     """Delete or anonymise every row past its kind's retention (children before parents).
 
     ``keep_recordings``: RecordingSids Twilio has not deleted yet; their rows stay for next time.
+    ``limit``: at most this many rows per table and kind (short transactions; call again until
+    nothing is left). ``only``: this table alone. ``after``: per ``table:kind``, the highest id
+    an earlier batch looked at (``report.cursors``): each batch reads on from there by index.
     """
     report = PurgeReport()
     registry = entries()
     for table in reversed(Base.metadata.sorted_tables):
         entry = registry.get(table.name)
-        if entry is None or entry.age is None:
+        if entry is None or entry.age is None or (only is not None and table.name != only):
             continue
         for kind, due in _due(entry, table, days, now):
             if entry.keep is not None:
                 due = and_(due, ~entry.keep(table))
-            if table.name == "recordings":
-                if keep_recordings:
-                    due = and_(due, table.c.recording_sid.not_in(sorted(keep_recordings)))
-                sids = session.scalars(select(table.c.recording_sid).where(due)).all()
-                report.recording_sids.extend(s for s in sids if s)
+            if table.name == "recordings" and keep_recordings:
+                due = and_(due, table.c.recording_sid.not_in(sorted(keep_recordings)))
+            due = and_(due, _changes(entry, table))
             if dry_run:
-                counting = select(func.count()).select_from(table).where(due, _changes(entry, table))
-                n = session.scalar(counting) or 0
-            elif entry.anonymise is None:
-                n = session.execute(delete(table).where(due)).rowcount  # type: ignore[attr-defined]
+                if table.name == "recordings":
+                    sids = session.scalars(select(table.c.recording_sid).where(due)).all()
+                    report.recording_sids.extend(s for s in sids if s)
+                report.add(
+                    kind, table.name, session.scalar(select(func.count()).select_from(table).where(due)) or 0
+                )
+                continue
+            (pk,) = table.primary_key.columns
+            cursor = f"{table.name}:{kind}"
+            start = (after or {}).get(cursor)
+            if start is not None:
+                due = and_(due, pk > start)
+            ids = session.scalars(select(pk).where(due).order_by(pk).limit(limit)).all()
+            if not ids:
+                continue
+            report.cursors[cursor] = ids[-1]
+            if entry.anonymise is None:
+                session.execute(delete(table).where(pk.in_(ids)))
             else:
-                statement = update(table).where(due, _changes(entry, table)).values(**entry.anonymise)
-                n = session.execute(statement).rowcount  # type: ignore[attr-defined]
-            report.add(kind, table.name, n)
+                session.execute(update(table).where(pk.in_(ids)).values(**entry.anonymise))
+            report.add(kind, table.name, len(ids))
     return report
+
+
+def purge_order() -> list[str]:
+    """The tables the purge visits, children before parents."""
+    registry = entries()
+    return [t.name for t in reversed(Base.metadata.sorted_tables) if t.name in registry]
 
 
 def _due(entry: PersonalTable, table: Table, days: Mapping[str, int], now: datetime) -> list[tuple[str, Any]]:

@@ -24,10 +24,13 @@ from ivr.privacy.operations import (
     finish_pending_erasures,
     subject_hash,
 )
-from ivr.privacy.retention import PurgeReport, purge
+from ivr.privacy.retention import PurgeReport, purge, purge_order
 from ivr.privacy.subjects import find_subject
 
 log = logging.getLogger(__name__)
+
+#: Rows per table and kind in one purge transaction (SQLite has one writer: keep it short).
+PURGE_BATCH = 2000
 
 
 def export_person(
@@ -77,8 +80,23 @@ def purge_due(
         due = purge(session, days, moment, dry_run=True).recording_sids
         session.rollback()
     failed = set(delete_twilio_recordings(config, due))
+    report = PurgeReport()
+    # Table by table, children first, in short transactions: webhooks wait for the writer lock
+    # at most one batch long.
+    for name in purge_order():
+        cursors: dict[str, int] = {}
+        while True:
+            with sessions() as session, transaction(session):
+                batch = purge(
+                    session, days, moment, keep_recordings=failed, limit=PURGE_BATCH, only=name, after=cursors
+                )
+            cursors.update(batch.cursors)
+            for kind, tables in batch.counts.items():
+                for table, n in tables.items():
+                    report.add(kind, table, n)
+            if not batch.counts:
+                break
     with sessions() as session, transaction(session):
-        report = purge(session, days, moment, keep_recordings=failed)
         for table, n in finish_pending_erasures(session).items():
             report.add("erasures", table, n)
         retry = []
