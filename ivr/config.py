@@ -63,10 +63,21 @@ def load_config(instance_path: str) -> dict[str, Any]:
         # Days each kind of personal data is kept (docs/privacy.md); IVR_RETENTION_<KIND>_DAYS.
         "RETENTION_DAYS": _retention(env),
         # How often a worker runs the privacy purge (hours); 0 = only by `ivr privacy purge`.
-        "PURGE_INTERVAL_HOURS": float(env.get("IVR_PURGE_INTERVAL_HOURS", "1")),
+        "PURGE_INTERVAL_HOURS": _hours(env.get("IVR_PURGE_INTERVAL_HOURS", "1")),
         # The clock the flows see (opening hours); tests replace it.
         "CLOCK": utcnow,
     }
+
+
+def _hours(raw: str) -> float:
+    """IVR_PURGE_INTERVAL_HOURS: hours between purges in a worker, 0 for none."""
+    try:
+        hours = float(raw)
+    except ValueError:
+        raise ConfigError(f"IVR_PURGE_INTERVAL_HOURS must be a number of hours, not {raw!r}") from None
+    if not 0 <= hours < 24 * 365:
+        raise ConfigError("IVR_PURGE_INTERVAL_HOURS must be 0 (off) or a positive number of hours")
+    return hours
 
 
 def _retention(env: Mapping[str, str]) -> dict[str, int]:

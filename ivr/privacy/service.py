@@ -100,7 +100,7 @@ def purge_due(
         for table, n in finish_pending_erasures(session).items():
             report.add("erasures", table, n)
         retry = []
-        for erasure in session.scalars(select(Erasure).where(Erasure.id > 0)).all():
+        for erasure in session.scalars(select(Erasure)).all():
             if erasure.pending_recording_sids:
                 retry.append(erasure)
     for erasure_row in retry:

@@ -108,3 +108,13 @@ def test_a_call_still_in_progress_keeps_what_it_needs(app, session, runner, fake
     session.rollback()
     assert session.scalars(select(Call.call_sid)).all() == [ANNA.call_sid]
     assert session.scalars(select(Task.call_sid)).all() == [ANNA.call_sid]
+
+
+def test_a_bad_purge_interval_stops_start_up(monkeypatch, tmp_path):
+    from ivr.config import load_config
+
+    monkeypatch.setenv("IVR_PURGE_INTERVAL_HOURS", "hourly")
+    with pytest.raises(ConfigError, match="IVR_PURGE_INTERVAL_HOURS"):
+        load_config(str(tmp_path))
+    monkeypatch.setenv("IVR_PURGE_INTERVAL_HOURS", "0")
+    assert load_config(str(tmp_path))["PURGE_INTERVAL_HOURS"] == 0
