@@ -29,6 +29,7 @@ from ivr.understanding.models import HeardSpeech
 from tests.callbacks.fakes import ACCOUNT_SID, FakeTwilio
 from tests.conftest import AUTH_TOKEN
 from tests.desk.conftest import available_agent, create_user, fake  # noqa: F401  (console fixtures)
+from tests.understanding.test_vosk_capture import ko_model_dir, vosk_app  # noqa: F401  (speech fixtures)
 
 
 @dataclass(frozen=True)
