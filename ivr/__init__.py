@@ -23,6 +23,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     app.secret_key = app.config["SECRET_KEY"]
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from ivr.privacy.logs import install as mask_numbers_in_logs
+
+    mask_numbers_in_logs()
     db.init_app(app)
     limits.init_app(app)
 

@@ -91,6 +91,7 @@ def require_api_key(scope: str) -> Callable[[View], View]:
                 if found
                 else (False, 0, "", None)
             )
+            g.api_key_name = found.name if found else None  # who did it, for the privacy audit
             session.rollback()  # end the read, so the view's unit of work begins afresh
             if found is None:
                 return unauthorized()

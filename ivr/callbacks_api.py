@@ -56,8 +56,33 @@ def _conflict(exc: CallbackError) -> ResponseReturnValue:
 def list_requests() -> ResponseReturnValue:
     """Requests, most urgent first; ``?status=`` (repeatable or comma-separated), ``phone``, ``limit``."""
     with unit_of_work() as session:
-        statuses, phone, limit = _list_filters()
-        return jsonify([request_as_dict(r) for r in list_queue(session, statuses, phone, limit)])
+        statuses, phone, limit = _list_filters(
+            request.args.getlist("status"), request.args.get("phone"), request.args.get("limit", "100")
+        )
+        response = jsonify([request_as_dict(r) for r in list_queue(session, statuses, phone, limit)])
+    if "phone" in request.args:  # a phone number in a URL ends up in access logs
+        response.headers["Deprecation"] = "true"
+        response.headers["Link"] = '</api/callbacks/search>; rel="successor-version"'
+    return response
+
+
+@bp.post("/search")
+@require_api_key("callbacks")
+def search_requests() -> ResponseReturnValue:
+    """Requests, most urgent first, filtered by ``{"phone", "status", "limit"}``: no number in the URL."""
+    body = _body()
+    status = body.get("status") or []
+    statuses = [status] if isinstance(status, str) else status
+    if not isinstance(statuses, list) or not all(isinstance(s, str) for s in statuses):
+        raise BadBody("status must be a status or a list of them")
+    phone, limit = body.get("phone"), body.get("limit", 100)
+    if phone is not None and not isinstance(phone, str):
+        raise BadBody("phone is not a phone number")
+    if isinstance(limit, bool) or not isinstance(limit, int | str):
+        raise BadBody(f"limit must be 1 to {MAX_LIST}")
+    with unit_of_work() as session:
+        found, number, most = _list_filters(statuses, phone, str(limit))
+        return jsonify([request_as_dict(r) for r in list_queue(session, found, number, most)])
 
 
 @bp.post("/claim")
@@ -95,18 +120,17 @@ def cancel(request_id: int) -> ResponseReturnValue:
         return jsonify(request_as_dict(cancel_request(session, request_id, reason)))
 
 
-def _list_filters() -> tuple[tuple[str, ...], str | None, int]:
-    """The list's query parameters, checked; no status means the open ones, as in the CLI."""
-    statuses = tuple(s for value in request.args.getlist("status") for s in value.split(",") if s)
+def _list_filters(status: list[str], raw: str | None, limit: str) -> tuple[tuple[str, ...], str | None, int]:
+    """The list's filters, checked; no status means the open ones, as in the CLI."""
+    statuses = tuple(s for value in status for s in value.split(",") if s)
     unknown = sorted(set(statuses) - set(STATES))
     if unknown:
         raise BadBody(f"unknown status {', '.join(unknown)}; one of {', '.join(STATES)}")
     phone = None
-    if raw := request.args.get("phone"):
+    if raw:
         phone = normalize_phone(raw, current_app.config["DEFAULT_REGION"])
         if phone is None:
             raise BadBody("phone is not a phone number")
-    limit = request.args.get("limit", "100")
     if not LIMIT.fullmatch(limit) or not 0 < int(limit) <= MAX_LIST:
         raise BadBody(f"limit must be 1 to {MAX_LIST}")
     return statuses or OPEN, phone, int(limit)

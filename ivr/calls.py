@@ -24,6 +24,8 @@ from ivr.models import Call, Interaction
 from ivr.models._types import utcnow
 from ivr.models.interaction import ADDRESS_LENGTH
 from ivr.phone import normalize_phone
+from ivr.privacy.consent import store_consents
+from ivr.privacy.minimise import forget_call_details
 from ivr.services import Services
 
 #: Renders a step as TwiML whose action URL carries the given step number.
@@ -167,7 +169,10 @@ def record_status(
         interaction.ended_at = utcnow()
         interaction.duration = duration
         # Unlocked read: every writer of the call holds its interaction's lock, which we hold.
-        interaction.outcome = _outcome(_load_call(session, call_sid), status)
+        call = _load_call(session, call_sid)
+        interaction.outcome = _outcome(call, status)
+        if call is not None:  # what the flow needed to route lives only as long as the call
+            forget_call_details(call)
     log_events(session, interaction, [Event("status", {"status": status, "duration": duration})])
     if status in FINAL_STATUSES:
         outbox.call_ended(session, config, interaction)
@@ -243,6 +248,7 @@ def _save(
     if "intent" in state.variables:
         interaction.intent = state.variables["intent"]
     session.add(call)
+    store_consents(session, call, interaction, ctx.events)
     # Stamped with the call's clock (the app's CLOCK), like every decision made in this step.
     log_events(session, interaction, ctx.events, at=ctx.now)
     session.flush()

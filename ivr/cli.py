@@ -132,12 +132,14 @@ def db_upgrade() -> None:
 def history(phone: str, as_json: bool) -> None:
     """Show a customer's interactions, newest first."""
     from ivr.history import customer_history
+    from ivr.privacy.audit import audit_history_read
 
     number = normalize_phone(phone, current_app.config["DEFAULT_REGION"])
     if number is None:
         raise click.ClickException(f"'{phone}' is not a phone number")
     with unit_of_work() as session:
         entries = customer_history(session, number)
+        audit_history_read(session, number)
     if as_json:
         click.echo(json.dumps(entries, indent=2, ensure_ascii=False))
         return
@@ -160,6 +162,7 @@ from ivr.desk.cli import desk, users  # noqa: E402
 from ivr.insights.alarms_cli import alarms  # noqa: E402
 from ivr.insights.cli import kpis  # noqa: E402
 from ivr.orders.cli import apikeys, orders  # noqa: E402
+from ivr.privacy.cli import privacy  # noqa: E402
 from ivr.returns.cli import returns  # noqa: E402
 
 main.add_command(orders)
@@ -173,6 +176,7 @@ main.add_command(webhooks)
 main.add_command(returns)
 main.add_command(kpis)
 main.add_command(alarms)
+main.add_command(privacy)
 from speech.cli import intent_cli, numbers_cli, speech_cli  # noqa: E402
 
 main.add_command(intent_cli, "intent")

@@ -66,9 +66,30 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "WEBHOOK_SECRET": env.get("IVR_WEBHOOK_SECRET") or None,
         "WEBHOOK_ALLOW_PRIVATE": env.get("IVR_WEBHOOK_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes"),
         "WEBHOOK_WRAPUP_WAIT": positive_int(env, "IVR_WEBHOOK_WRAPUP_WAIT", 600),
+        # Days each kind of personal data is kept (docs/privacy.md); IVR_RETENTION_<KIND>_DAYS.
+        "RETENTION_DAYS": _retention(env),
+        # How often a worker runs the privacy purge (hours); 0 = only by `ivr privacy purge`.
+        "PURGE_INTERVAL_HOURS": _hours(env.get("IVR_PURGE_INTERVAL_HOURS", "1")),
         # The clock the flows see (opening hours); tests replace it.
         "CLOCK": utcnow,
     }
+
+
+def _hours(raw: str) -> float:
+    """IVR_PURGE_INTERVAL_HOURS: hours between purges in a worker, 0 for none."""
+    try:
+        hours = float(raw)
+    except ValueError:
+        raise ConfigError(f"IVR_PURGE_INTERVAL_HOURS must be a number of hours, not {raw!r}") from None
+    if not 0 <= hours < 24 * 365:
+        raise ConfigError("IVR_PURGE_INTERVAL_HOURS must be 0 (off) or a positive number of hours")
+    return hours
+
+
+def _retention(env: Mapping[str, str]) -> dict[str, int]:
+    from ivr.privacy.retention import retention_days
+
+    return retention_days(env)
 
 
 def positive_int(env: Mapping[str, str], name: str, default: int) -> int:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
+import os
 import threading
 import weakref
 from collections.abc import Callable, Iterator
@@ -13,7 +15,7 @@ from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 _SQLITE_WRITER = threading.Lock()
@@ -24,6 +26,15 @@ _AFTER_COMMIT = "ivr.after_commit"
 WRITE_OPTION = "ivr_writes"
 #: Each engine's ``Timeouts``, for the waits that are ours rather than the driver's.
 _TIMEOUTS: weakref.WeakKeyDictionary[Engine, Timeouts] = weakref.WeakKeyDictionary()
+
+
+def _no_result_rows(record: logging.LogRecord) -> bool:
+    """Drop SQLAlchemy's DEBUG lines of result rows: they are customers' data (docs/privacy.md)."""
+    return not (isinstance(record.msg, str) and record.msg.startswith("Row "))
+
+
+# With echo="debug" SQLAlchemy logs every row it reads; statements stay (parameters hidden).
+logging.getLogger("sqlalchemy.engine.Engine").addFilter(_no_result_rows)
 
 
 class Base(DeclarativeBase):
@@ -54,7 +65,9 @@ def make_engine(url: str, timeouts: Timeouts | None = None) -> Engine:
     """Create an engine; SQLite gets WAL and a busy timeout so workers can share it."""
     limits = timeouts or Timeouts()
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": limits.sqlite_busy})
+        _private_sqlite_file(url)
+        # hide_parameters: a failing statement's log line and exception carry no phone numbers.
+        engine = create_engine(url, connect_args={"timeout": limits.sqlite_busy}, hide_parameters=True)
         _TIMEOUTS[engine] = limits
 
         @event.listens_for(engine, "connect")
@@ -65,6 +78,7 @@ def make_engine(url: str, timeouts: Timeouts | None = None) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
+            _private_sqlite_file(url)  # the -wal and -shm files exist now
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
@@ -87,6 +101,7 @@ def make_engine(url: str, timeouts: Timeouts | None = None) -> Engine:
         }
     engine = create_engine(
         url,
+        hide_parameters=True,
         pool_pre_ping=True,
         pool_size=10,
         max_overflow=20,
@@ -105,6 +120,22 @@ def make_engine(url: str, timeouts: Timeouts | None = None) -> Engine:
             dbapi_conn.commit()
 
     return engine
+
+
+def _private_sqlite_file(url: str) -> None:
+    """Create the SQLite file (and its -wal/-shm) readable by the service's user only (0600)."""
+    path = make_url(url).database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    if not os.path.exists(path):
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    for name in (path, f"{path}-wal", f"{path}-shm"):
+        try:
+            if os.stat(name).st_mode & 0o077:
+                os.chmod(name, 0o600)
+        except FileNotFoundError:
+            pass
 
 
 def init_app(app: Flask) -> None:

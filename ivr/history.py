@@ -14,6 +14,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 from ivr.flows.steps import Event
 from ivr.models import Customer, Interaction, InteractionEvent
 from ivr.models._types import utcnow
+from ivr.privacy.minimise import store_free_text
+from ivr.privacy.models import Transcript
 
 
 def get_or_create_customer(session: Session, phone: str | None) -> Customer | None:
@@ -45,6 +47,8 @@ def log_events(
     events = list(events)
     if not events:
         return
+    # What a caller said is kept apart, under its own retention (docs/privacy.md).
+    events = store_free_text(session, interaction, events)
     last = session.execute(
         update(Interaction)
         .where(Interaction.id == interaction.id)
@@ -82,11 +86,36 @@ def customer_history(session: Session, phone: str) -> list[dict[str, Any]]:
         .options(selectinload(Interaction.events))
         .order_by(Interaction.started_at.desc(), Interaction.id.desc())
     ).all()
-    return [interaction_as_dict(i) for i in interactions]
+    said = transcripts_of(session, [i.id for i in interactions])
+    return [interaction_as_dict(i, said.get(i.id, [])) for i in interactions]
 
 
-def interaction_as_dict(interaction: Interaction) -> dict[str, Any]:
-    """An interaction and its events as plain JSON-ready data."""
+def transcripts_of(session: Session, interaction_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """The transcripts of interactions (what events reference as ``*_ref``), by interaction id."""
+    found: dict[int, list[dict[str, Any]]] = {}
+    if not interaction_ids:
+        return found
+    rows = session.scalars(
+        select(Transcript).where(Transcript.interaction_id.in_(interaction_ids)).order_by(Transcript.id)
+    )
+    for t in rows:
+        assert t.interaction_id is not None
+        found.setdefault(t.interaction_id, []).append(
+            {
+                "id": t.id,
+                "node": t.node,
+                "text": t.text,
+                "confidence": t.confidence,
+                "at": t.created_at.isoformat(),
+            }
+        )
+    return found
+
+
+def interaction_as_dict(
+    interaction: Interaction, transcripts: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """An interaction, its events and its transcripts as plain JSON-ready data."""
     return {
         "call_sid": interaction.call_sid,
         "channel": interaction.channel,
@@ -101,4 +130,5 @@ def interaction_as_dict(interaction: Interaction) -> dict[str, Any]:
         "events": [
             {"seq": e.seq, "kind": e.kind, "at": e.at.isoformat(), "data": e.data} for e in interaction.events
         ],
+        "transcripts": transcripts or [],
     }

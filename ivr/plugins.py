@@ -21,6 +21,10 @@ from ivr.insights import api as insights_api
 from ivr.insights import console as insights_console
 from ivr.insights import metrics as insights_metrics
 from ivr.orders import api as orders_api
+from ivr.privacy import api as privacy_api
+from ivr.privacy import consent as privacy_consent  # noqa: F401  (the consent node)
+from ivr.privacy import models as privacy_models  # noqa: F401  (transcripts, recordings, consents, audit)
+from ivr.privacy import views as privacy_views
 from ivr.returns import api as returns_api  # (and the return node kinds)
 from ivr.returns import views as returns_views
 from ivr.understanding import streams as speech_streams  # noqa: F401  (the media websocket, stream mode only)
@@ -36,6 +40,8 @@ def blueprints() -> list[Blueprint]:
     found.append(orders_api.bp)
     found.append(returns_api.bp)
     found.append(returns_views.bp)
+    found.append(privacy_api.bp)
+    found.append(privacy_views.bp)
     found.append(speech_views.bp)
     found.append(desk_views.bp)
     found.append(desk_twilio_views.bp)

@@ -27,6 +27,8 @@ SPEECH_TIMEOUT = {False: 2, True: 3}
 MEDIA_STREAM_PATH = "/twilio/media"
 #: Where a recorded spoken answer goes: recognised there before the call's state is locked.
 HEARD_PATH = "/twilio/heard"
+#: Where Twilio reports a conversation recording (ivr.privacy.views).
+RECORDING_PATH = "/twilio/recording"
 
 APOLOGY = {
     "de": "Entschuldigung, bei uns ist gerade ein technischer Fehler aufgetreten.",
@@ -86,8 +88,22 @@ def render_step(
     for prompt in step.prompts:
         voices.say(response, prompt)
     if isinstance(verb, Dial):
+        recording: dict[str, str] = {}
+        if verb.record:  # Twilio tells us the RecordingSid, so an erasure can delete it there
+            recording = {
+                "record": "record-from-answer-dual",
+                "recording_status_callback": urlunsplit(
+                    urlsplit(action)._replace(path=RECORDING_PATH, query="")
+                ),
+                "recording_status_callback_method": "POST",
+            }
         response.dial(
-            verb.number, action=action, method="POST", timeout=verb.timeout, caller_id=verb.caller_id
+            verb.number,
+            action=action,
+            method="POST",
+            timeout=verb.timeout,
+            caller_id=verb.caller_id,
+            **recording,
         )
     elif isinstance(verb, Enqueue):
         response.enqueue(

@@ -145,10 +145,14 @@ def desk_worker(once: bool, interval: float) -> None:
     """Route continuously: end wrap-ups, re-offer lost offers, offer waiting callers."""
     from ivr.db import session_factory
     from ivr.desk.telephony import dispatch
+    from ivr.privacy.service import PurgeSchedule
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    purge = PurgeSchedule.from_config(session_factory(app), app.config)
     while True:
         offered = dispatch(session_factory(app), app.config, app.config["CLOCK"]())
+        if purge is not None and not once:
+            purge.maybe_run(app.config["CLOCK"]())
         if once:
             click.echo(f"offered {offered} callers")
             return

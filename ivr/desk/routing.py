@@ -21,6 +21,7 @@ from ivr.desk.presence import set_activity
 from ivr.flows.steps import Event
 from ivr.history import log_events
 from ivr.models import Interaction
+from ivr.privacy.audit import audit_call_screen
 
 Row = TypeVar("Row")
 
@@ -168,6 +169,8 @@ def _offer(session: Session, task: Task, agent: User, now: datetime) -> Offer | 
     session.refresh(task)
     set_activity(session, agent, "offered", now=now)
     _log(session, task, "offered", agent=agent.name, agent_id=agent.id)
+    # The agent's screen now shows the caller's data: who saw whose data goes in the audit.
+    audit_call_screen(session, agent.id, task.interaction_id)
     return Offer(task.id, task.call_sid, agent.id, device_of(agent), _hotline_number(session, task))
 
 

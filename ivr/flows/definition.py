@@ -7,7 +7,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, get_args
+from typing import Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -53,6 +53,10 @@ class FlowSpec(BaseModel):
     schedules: dict[str, Schedule] = Field(default_factory=dict)
     departments: dict[str, Department] = Field(default_factory=dict)
     intents: dict[str, list[str]] = Field(default_factory=dict)
+    #: Recording of conversations: never, ask (a consent node asks; §201 StGB, DSGVO) or always
+    #: (internal lines only: staff, not customers, call them).
+    recording: Literal["never", "ask", "always"] = "never"
+    internal_line: bool = False
     nodes: dict[str, dict[str, Any]]
 
     @field_validator("name")
@@ -75,6 +79,8 @@ class Flow:
     departments: dict[str, Department] = field(default_factory=dict)
     intents: dict[str, list[str]] = field(default_factory=dict)
     source: str = ""
+    recording: str = "never"
+    internal_line: bool = False
 
     @property
     def default_language(self) -> str:
@@ -238,6 +244,8 @@ def parse_flow(text: str, filename: str = "<flow>", check_placeholders: bool = T
         departments=spec.departments,
         intents=spec.intents,
         source=text,
+        recording=spec.recording,
+        internal_line=spec.internal_line,
     )
     problems.extend(_graph_problems(flow, data, top, invalid, check_placeholders))
     if problems:
@@ -254,6 +262,12 @@ def _graph_problems(
     # A misspelt target is followed to the node it most likely means: no unreachable cascade.
     edges: dict[str, list[str]] = {node_id: _raw_targets(raw, declared) for node_id, raw in invalid.items()}
     start: str | None = flow.start
+    if flow.recording == "always" and not flow.internal_line:
+        yield (
+            line_of(data, ("recording",)),
+            "recording: always is only for internal lines, where staff call (set internal_line: true); "
+            "customers must be asked (recording: ask and a consent node)",
+        )
     if top.start_valid and flow.start not in declared:
         start = _closest(flow.start, declared)
         yield (

@@ -35,6 +35,8 @@ class Dial:
     number: str
     timeout: int = 30
     caller_id: str | None = None
+    #: Record the conversation: only with the caller's consent (ivr.privacy.consent).
+    record: bool = False
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, jsonify, make_response
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
@@ -44,8 +44,27 @@ def upsert() -> ResponseReturnValue:
     return jsonify(upserted=count)
 
 
+@bp.post("/orders/lookup")
+@require_api_key("orders")
+def lookup() -> ResponseReturnValue:
+    """One order as JSON, named by ``{"order_number": …}`` (not in the URL, where logs keep it)."""
+    body = json_body()
+    number = body.get("order_number") if isinstance(body, dict) else None
+    if not isinstance(number, str):
+        return jsonify(error='send {"order_number": "<number>"}'), 400
+    return show(number)
+
+
 @bp.get("/orders/<number>")
 @require_api_key("orders")
+def show_deprecated(number: str) -> ResponseReturnValue:
+    """Deprecated: the order number lands in access logs; use ``POST /api/orders/lookup``."""
+    response = make_response(show(number))
+    response.headers["Deprecation"] = "true"
+    response.headers["Link"] = '</api/orders/lookup>; rel="successor-version"'
+    return response
+
+
 def show(number: str) -> ResponseReturnValue:
     """One order as JSON (404 if unknown)."""
     # A read: no write transaction (reads do not take SQLite's writer lock).

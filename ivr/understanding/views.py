@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from ivr.db import session_factory, unit_of_work
 from ivr.models import Call
+from ivr.privacy.recordings import note_recording
 from ivr.understanding.service import heard_before, recognise_recording, store_heard
 from ivr.webhooks import advance, caller_input, twilio_webhook
 
@@ -21,6 +22,8 @@ def heard() -> str:
     call_sid = request.form.get("CallSid")
     if call_sid and data.recording_url and not data.digits:
         recognise_once(call_sid, data.recording_url)
+        with unit_of_work() as session:  # used only to route: deleted at Twilio by the next purge
+            note_recording(session, call_sid, "speech", data.recording_url, data.recording_duration)
     return advance(data)
 
 

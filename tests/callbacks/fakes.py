@@ -66,6 +66,9 @@ class FakeTwilio(HttpClient):
     #: Messages accepted by ``POST /Messages.json`` (the form as sent), and scripted failures for them.
     messages: list[dict[str, Any]] = field(default_factory=list)
     message_failures: list[int] = field(default_factory=list)
+    #: Recordings deleted through ``DELETE /Recordings/RE….json`` (204; 404 if unknown or gone).
+    recordings: set[str] = field(default_factory=set)
+    deleted_recordings: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         super().__init__(logging.getLogger("fake-twilio"), is_async=False)
@@ -88,6 +91,14 @@ class FakeTwilio(HttpClient):
         if auth != (ACCOUNT_SID, self.auth_token):
             return _error(401, 20003, "Authentication Error - invalid username")
         path = urlparse(uri).path
+        if method == "DELETE" and "/Recordings/" in path:
+            sid = path.rsplit("/", 1)[-1].removesuffix(".json")
+            with self.lock:
+                if sid not in self.recordings:
+                    return _error(404, 20404, f"The requested resource /Recordings/{sid}.json was not found")
+                self.recordings.discard(sid)
+                self.deleted_recordings.append(sid)
+            return Response(204, "")
         if method == "GET" and "/Calls/" in path:
             sid = path.rsplit("/", 1)[-1].removesuffix(".json")
             status = self.statuses.get(sid, "in-progress")

@@ -97,8 +97,9 @@ def test_a_top_level_error_does_not_hide_node_errors():
 def test_a_node_without_type_says_so():
     found = problems(FLOW.replace("    type: route\n", ""))
     assert found == [
-        "t.yaml:16: node 'agent': missing 'type' (one of: ask_intent, callback, collect, goto, hangup, "
-        "hours, language, menu, order_notice, order_status, return_request, route, say, survey, voicemail)"
+        "t.yaml:16: node 'agent': missing 'type' (one of: ask_intent, callback, collect, consent, goto, "
+        "hangup, hours, language, menu, order_notice, order_status, return_request, route, say, survey, "
+        "voicemail)"
     ]
 
 

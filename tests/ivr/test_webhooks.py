@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from ivr.models import Call, Interaction, InteractionEvent
+from ivr.privacy.models import Transcript
 from tests.conftest import twiml
 
 CALL = {
@@ -95,7 +96,9 @@ def test_huge_speech_result_is_handled(twilio_post, session):
     assert "nicht verstanden" in doc.find("Gather/Say").text
     session.rollback()
     stored = session.scalars(select(InteractionEvent).where(InteractionEvent.kind == "input")).one()
-    assert len(stored.data["speech"]) == 1000
+    assert "speech" not in stored.data and stored.data["speech_length"] == 1000
+    transcript = session.get(Transcript, stored.data["speech_ref"])
+    assert transcript.text == ("bla " * 1300)[:1000] and transcript.call_sid == CALL["CallSid"]
 
 
 def test_step_for_unknown_call_gets_fallback_not_an_error(twilio_post):

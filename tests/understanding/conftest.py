@@ -40,6 +40,13 @@ def history(runner: Any) -> Callable[[str], list[dict[str, Any]]]:
     return read
 
 
+def said(entry: dict[str, Any], data: dict[str, Any], field: str = "text") -> str:
+    """The transcript an event refers to (free text is kept apart from events, docs/privacy.md)."""
+    assert field not in data, "free text must not be stored in an event"
+    [text] = [t["text"] for t in entry["transcripts"] if t["id"] == data[f"{field}_ref"]]
+    return str(text)
+
+
 def events(entry: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     """The data of one kind of event in a history entry."""
     return [e["data"] for e in entry["events"] if e["kind"] == kind]

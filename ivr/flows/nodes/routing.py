@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from pydantic import Field, model_validator
@@ -11,6 +12,16 @@ from ivr.flows.nodes.base import Context, Goto, Node, NodeSpec, Result, Text, Wa
 from ivr.flows.steps import CallerInput, Dial, Enqueue, Hangup, Record
 
 CONNECTED = {"completed", "answered", "bridged"}
+
+
+def may_record(ctx: Context) -> bool:
+    """Recording only on internal lines set to ``always``, or after the caller consented."""
+    policy = getattr(ctx.flow, "recording", "never")
+    if policy == "always":
+        return True
+    return policy == "ask" and ctx.state.variables.get("recording_consent") is True
+
+
 #: Queue results that mean the caller is (being) connected to an agent by routing.
 HANDED_OVER = {"redirected", "bridging-in-process"}
 #: Call variable naming the node to continue at once the agent hangs up (e.g. a survey);
@@ -63,6 +74,8 @@ class RouteNode(Node):
     def enter(self, ctx: Context) -> Result:
         """Announce and connect."""
         verb = self.destination(ctx)
+        if isinstance(verb, Dial) and may_record(ctx):
+            verb = replace(verb, record=True)
         target = verb.number if isinstance(verb, Dial) else verb.queue
         ctx.log(
             "route",

@@ -1,0 +1,1 @@
+"""Privacy by design: the personal-data registry, transcripts apart, retention, export, erasure, audit."""
