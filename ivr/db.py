@@ -5,20 +5,25 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import closing, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import create_engine, event, text
+from sqlalchemy import exc as exc_mod
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 _SQLITE_WRITER = threading.Lock()
 
 _AFTER_COMMIT = "ivr.after_commit"
+_RETURNED_AT = "ivr.returned_at"
+#: Seconds a pooled connection may idle and still be used without testing it first.
+PING_AFTER_IDLE = 1.0
 
 #: Execution option marking a transaction that will write (SQLite: BEGIN IMMEDIATE).
 WRITE_OPTION = "ivr_writes"
@@ -87,13 +92,13 @@ def make_engine(url: str, timeouts: Timeouts | None = None) -> Engine:
         }
     engine = create_engine(
         url,
-        pool_pre_ping=True,
         pool_size=10,
         max_overflow=20,
         pool_timeout=limits.connect,
         connect_args=connect_args,
     )
     _TIMEOUTS[engine] = limits
+    _ping_when_idle(engine)
     if url.startswith("postgresql"):
 
         @event.listens_for(engine, "connect")
@@ -105,6 +110,32 @@ def make_engine(url: str, timeouts: Timeouts | None = None) -> Engine:
             dbapi_conn.commit()
 
     return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Test a pooled connection before use only if it sat idle longer than ``PING_AFTER_IDLE``.
+
+    SQLAlchemy's ``pool_pre_ping`` costs a round trip on every checkout, i.e. on every webhook.
+    A connection returned a moment ago is alive; one that idled may have been cut (a database
+    restart, a pooler or firewall timeout). A dead one is replaced before the request sees it;
+    a disconnect noticed mid-request still invalidates the whole pool (SQLAlchemy's default).
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_conn: Any, record: Any) -> None:
+        record.info[_RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get(_RETURNED_AT)
+        if returned is None or time.monotonic() - returned < PING_AFTER_IDLE:
+            return  # new, or idle only briefly
+        try:
+            with closing(dbapi_conn.cursor()) as cur:
+                cur.execute("SELECT 1")
+            dbapi_conn.rollback()
+        except Exception as exc:  # noqa: BLE001 - any failure means: take another connection
+            raise exc_mod.DisconnectionError() from exc
 
 
 def init_app(app: Flask) -> None:
