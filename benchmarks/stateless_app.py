@@ -4,7 +4,7 @@ No database, no call state, no history; only the signature check Twilio's securi
 for. It answers the benchmark's walks with the same verbs as the hotline (Say + Gather,
 Enqueue, Hangup), so one load generator drives both. Run under gunicorn with 2 workers:
 
-    gunicorn --chdir benchmarks --workers 2 stateless_app:app
+    gunicorn --workers 2 benchmarks.stateless_app:app
 """
 
 from __future__ import annotations

@@ -256,7 +256,7 @@ def hotline(env: dict[str, str], port: int, workers: int | None) -> Any:
     return gunicorn(
         env,
         port,
-        "webhooks_app:app",
+        "benchmarks.webhooks_app:app",
         "-c",
         str(ROOT / "gunicorn.conf.py"),
         "--chdir",
@@ -266,7 +266,7 @@ def hotline(env: dict[str, str], port: int, workers: int | None) -> Any:
 
 
 def baseline(env: dict[str, str], port: int) -> Any:
-    return gunicorn(env, port, "stateless_app:app", "--chdir", str(ROOT / "benchmarks"), "--workers", "2")
+    return gunicorn(env, port, "benchmarks.stateless_app:app", "--chdir", str(ROOT), "--workers", "2")
 
 
 # --- in-process profile
