@@ -330,9 +330,9 @@ def main() -> None:
     parser.add_argument("--database", default=None, help="SQLAlchemy URL (default: a new SQLite file)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds; medians are reported")
     parser.add_argument("--callers", type=int, default=10, help="concurrent callers at saturation")
-    parser.add_argument("--calls", type=int, default=300, help="calls per saturation run")
+    parser.add_argument("--calls", type=int, default=120, help="calls per saturation run")
     parser.add_argument("--load-callers", type=int, default=50, help="concurrent callers at fixed load")
-    parser.add_argument("--load-calls", type=int, default=100, help="calls per fixed-load run")
+    parser.add_argument("--load-calls", type=int, default=50, help="calls per fixed-load run")
     parser.add_argument("--think", type=float, default=1.0, help="seconds between a caller's webhooks")
     parser.add_argument("--workers", type=int, default=None, help="hotline workers (gunicorn.conf.py's)")
     parser.add_argument("--port", type=int, default=8765)
@@ -341,7 +341,7 @@ def main() -> None:
     parser.add_argument("--profile", default=None, help="with --in-process: write cProfile data here")
     args = parser.parse_args()
     if args.quick:
-        args.rounds, args.calls, args.load_calls = 1, 90, 50
+        args.rounds, args.calls, args.load_calls = 1, 60, 50
 
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database or f"sqlite:///{tmp}/bench.db"

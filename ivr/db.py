@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import math
+import os
 import threading
 import time
 import weakref
@@ -19,6 +21,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 _SQLITE_WRITER = threading.Lock()
+#: (process id, path) → descriptor of a SQLite database's writer lock file (``_writer_lock``).
+_LOCK_FILES: dict[tuple[int, str], int] = {}
+_LOCK_FILES_GUARD = threading.Lock()
 
 _AFTER_COMMIT = "ivr.after_commit"
 _RETURNED_AT = "ivr.returned_at"
@@ -226,11 +231,56 @@ class DatabaseBusy(Exception):
 
 @contextmanager
 def _writer_lock(engine: Engine) -> Iterator[None]:
-    """This process's SQLite write lock, waited for no longer than the lock timeout."""
+    """The SQLite write lock of this process and of every process on the file.
+
+    Threads queue on an in-process lock; its holder then takes an exclusive ``flock`` on a file
+    beside the database, tried again within a millisecond or two, so several gunicorn processes
+    hand the write lock on without SQLite's busy handler (which sleeps in steps up to 100 ms).
+    Both waits end at the lock timeout.
+    """
     limits = _TIMEOUTS.get(engine) or Timeouts()
+    deadline = time.monotonic() + limits.lock
     if not _SQLITE_WRITER.acquire(timeout=limits.lock):
         raise DatabaseBusy("SQLite write lock not free in time")
     try:
-        yield
+        fd = _lock_file(engine)
+        if fd is not None:
+            _flock_until(fd, deadline)
+        try:
+            yield
+        finally:
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         _SQLITE_WRITER.release()
+
+
+def _lock_file(engine: Engine) -> int | None:
+    """This process's descriptor of the database's writer lock file (None for in-memory databases).
+
+    Opened per process: a descriptor inherited across fork shares its ``flock`` with the parent.
+    """
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    key = (os.getpid(), f"{database}-writer.lock")
+    with _LOCK_FILES_GUARD:
+        fd = _LOCK_FILES.get(key)
+        if fd is None:
+            fd = os.open(key[1], os.O_RDWR | os.O_CREAT, 0o600)
+            _LOCK_FILES[key] = fd
+    return fd
+
+
+def _flock_until(fd: int, deadline: float) -> None:
+    """Take the exclusive file lock, trying again after 0.2 ms, doubling up to 2 ms."""
+    pause = 0.0002
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise DatabaseBusy("SQLite write lock not free in time") from None
+            time.sleep(pause)
+            pause = min(pause * 2, 0.002)
