@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -34,13 +35,18 @@ def get_or_create_customer(session: Session, phone: str | None) -> Customer | No
     customer = session.scalar(select(Customer).where(Customer.phone == phone))
     if customer is not None:
         return customer
-    try:
-        with session.begin_nested():
-            customer = Customer(phone=phone)
-            session.add(customer)
-    except IntegrityError:  # another worker created it a moment ago
-        customer = session.scalars(select(Customer).where(Customer.phone == phone)).one()
-    return customer
+    # ON CONFLICT instead of a savepoint: one statement; on PostgreSQL a concurrent first
+    # contact waits for the other transaction, then does nothing and we read its row.
+    dialect = session.get_bind().dialect.name
+    insert_ = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    created = session.scalars(
+        insert_(Customer)
+        .values(phone=phone)
+        .on_conflict_do_nothing(index_elements=["phone"])
+        .returning(Customer),
+        execution_options={"populate_existing": True},
+    ).one_or_none()
+    return created or session.scalars(select(Customer).where(Customer.phone == phone)).one()
 
 
 def log_events(
