@@ -179,7 +179,7 @@ def drive(base: str, callers: int, calls: int, think: float, first: int) -> Resu
 def scratch_postgres(url: str, drop: bool = False) -> str:
     """Create (or drop) a scratch database beside the given one; returns its URL."""
     base = make_url(url)
-    name = "ivr_bench_webhooks"
+    name = f"ivr_bench_webhooks_{os.getpid()}"
     engine = create_engine(base, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
