@@ -1,16 +1,33 @@
-"""Full menu walks of N concurrent simulated calls against gunicorn: latency per webhook, calls/s.
+"""Signed webhooks over HTTP against gunicorn: the hotline next to a stateless Twilio menu.
 
-    python benchmarks/webhooks.py --calls 50 --think 1.0              # SQLite
-    python benchmarks/webhooks.py --calls 50 --think 1.0 \
-        --database postgresql+psycopg://postgres@127.0.0.1:5432/test  # a scratch database beside it
+    python benchmarks/webhooks.py                    # SQLite (a new file), 3 rounds, medians
+    python benchmarks/webhooks.py --quick            # one short round, for trying things
+    python benchmarks/webhooks.py --database postgresql+psycopg://postgres@127.0.0.1:5432/test
+    python benchmarks/webhooks.py --in-process       # no HTTP: SQL statements and CPU per webhook
 
-``--think`` is the time a caller spends listening between webhooks; 0 measures saturation.
+Each round measures, for the hotline (``benchmarks/webhooks_app.py``: the real app under the
+project's ``gunicorn.conf.py``, clock pinned to a Tuesday 10:00 in Berlin) and for the stateless
+baseline (``benchmarks/stateless_app.py`` under gunicorn with 2 workers):
+
+- **saturation**: ``--callers`` callers dial again as soon as a call ends, no pause between
+  webhooks; webhooks answered per second.
+- **fixed load**: ``--load-callers`` callers each listening 0.5–1.5 × ``--think`` seconds
+  between webhooks; p50/p99 latency per webhook.
+
+The calls mix three walks: returns (menu → 2 → 1 → * → 0 → queue → hang-up), an order-status
+lookup by caller ID (1 → 1 → silence → goodbye) and a spoken request (speech result → returns
+menu → 0 → queue). Every call ends with its status callback. Rounds alternate the targets;
+the medians over rounds and the throughput ratio hotline/baseline are printed last.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
+import cProfile
+import itertools
 import os
+import pstats
 import random
 import statistics
 import subprocess
@@ -18,48 +35,151 @@ import sys
 import tempfile
 import threading
 import time
-from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import requests
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ivr.simulator import OverHttp, Phone  # noqa: E402
+from ivr.simulator import InProcess, OverHttp, Phone, Transport  # noqa: E402
 
 TOKEN = "benchmark-token-0123456789abcdef"
-WALK = [("press", "2"), ("press", "1"), ("press", "*"), ("press", "0")]
+#: Tuesday 24 November 2026, 10:00 in Berlin: the hotline is staffed, every walk is the same.
+PINNED_AT = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+#: Callers come from this many numbers; each has an order (the caller-ID lookup finds it).
+NUMBERS = 500
+
+
+def number(n: int) -> str:
+    return f"+4915190{n % NUMBERS:06d}"
+
+
+def walk_returns(phone: Phone, pause: Callable[[], None]) -> None:
+    phone.dial()
+    for key in ("2", "1", "*", "0"):
+        pause()
+        phone.press(key)
+    pause()
+    phone.queue_result("bridged")
+
+
+def walk_order(phone: Phone, pause: Callable[[], None]) -> None:
+    phone.dial()
+    for key in ("1", "1"):
+        pause()
+        phone.press(key)
+    pause()
+    phone.silence()
+
+
+def walk_speech(phone: Phone, pause: Callable[[], None]) -> None:
+    phone.dial()
+    pause()
+    phone.say("ich möchte etwas zurückschicken")
+    pause()
+    phone.press("0")
+    pause()
+    phone.queue_result("bridged")
+
+
+WALKS = [walk_returns, walk_order, walk_speech]
+
+
+def one_call(transport: Transport, n: int, pause: Callable[[], None]) -> None:
+    """Walk call ``n`` (the walk kind and caller number follow from n) and hang up."""
+    phone = Phone(transport, from_number=number(n))
+    WALKS[n % len(WALKS)](phone, pause)
+    if phone.turn is None or phone.turn.verb != "Hangup":
+        raise RuntimeError(f"{WALKS[n % len(WALKS)].__name__} ended with {phone.turn}")
+    phone.hang_up()
 
 
 class TimedTransport(OverHttp):
-    """OverHttp with a kept-alive session per thread, timing each webhook by its path."""
+    """OverHttp with a kept-alive session per caller, recording each webhook's latency."""
 
-    def __init__(self, base_url: str, timings: dict[str, list[float]], lock: threading.Lock) -> None:
+    def __init__(self, base_url: str, timings: list[float], lock: threading.Lock) -> None:
         super().__init__(base_url, TOKEN)
         self.http = requests.Session()
         self.timings, self.lock = timings, lock
-
-    def post(self, url: str, params: dict[str, str]) -> tuple[int, str]:
         from twilio.request_validator import RequestValidator
 
+        self.validator = RequestValidator(TOKEN)
+
+    def post(self, url: str, params: dict[str, str]) -> tuple[int, str]:
         url = url if url.startswith("http") else self.base_url + url
-        signature = RequestValidator(TOKEN).compute_signature(url, params)
+        signature = self.validator.compute_signature(url, params)
         start = time.perf_counter()
         resp = self.http.post(url, data=params, headers={"X-Twilio-Signature": signature}, timeout=30)
         elapsed = time.perf_counter() - start
-        name = url.split("://", 1)[1].split("/", 1)[1].split("?", 1)[0]
         with self.lock:
-            self.timings["/" + name].append(elapsed)
+            self.timings.append(elapsed)
         return resp.status_code, resp.text
+
+
+@dataclass
+class Result:
+    webhooks: int = 0
+    seconds: float = 0.0
+    timings: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.webhooks / self.seconds if self.seconds else 0.0
+
+    def quantile(self, q: int) -> float:
+        return statistics.quantiles(self.timings, n=100, method="inclusive")[q - 1] * 1000
+
+
+def drive(base: str, callers: int, calls: int, think: float, first: int) -> Result:
+    """``callers`` threads place ``calls`` calls in all; returns webhooks/s and latencies."""
+    result, lock = Result(), threading.Lock()
+    counter = itertools.count(first)
+    last = first + calls
+
+    def caller(seed: int) -> None:
+        transport = TimedTransport(base, result.timings, lock)
+        rng = random.Random(seed)
+
+        def pause() -> None:
+            if think:
+                time.sleep(rng.uniform(0.5, 1.5) * think)
+
+        if think:
+            time.sleep(rng.uniform(0, think))  # callers do not all dial in the same millisecond
+        while (n := next(counter)) < last:
+            try:
+                one_call(transport, n, pause)
+            except Exception as exc:  # noqa: BLE001 - count, keep the run going
+                with lock:
+                    result.errors.append(repr(exc))
+
+    threads = [threading.Thread(target=caller, args=(i,)) for i in range(callers)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    result.seconds = time.perf_counter() - start
+    result.webhooks = len(result.timings)
+    return result
+
+
+# --- servers
 
 
 def scratch_postgres(url: str, drop: bool = False) -> str:
     """Create (or drop) a scratch database beside the given one; returns its URL."""
     base = make_url(url)
-    name = "ivr_bench_webhooks"
+    name = f"ivr_bench_webhooks_{os.getpid()}"
     engine = create_engine(base, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
@@ -69,86 +189,160 @@ def scratch_postgres(url: str, drop: bool = False) -> str:
     return base.set(database=name).render_as_string(hide_password=False)
 
 
-def start_server(env: dict[str, str], port: int, workers: int | None) -> subprocess.Popen[bytes]:
-    subprocess.run(
-        [sys.executable, "-m", "ivr.cli", "db", "upgrade"], env=env, check=True, stdout=subprocess.DEVNULL
-    )
-    subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from ivr import create_app; from ivr.setup import "
-            "prepare_instance; prepare_instance(create_app())",
-        ],
-        env=env,
-        check=True,
-    )
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            str(ROOT / "gunicorn.conf.py"),
-            "--chdir",
-            str(ROOT),
-            "--bind",
-            f"127.0.0.1:{port}",
-            *(["--workers", str(workers)] if workers else []),
-            "--access-logfile",
-            "/dev/null",
-            "--log-level",
-            "warning",
-            "wsgi:app",
-        ],
-        env=env,
-    )
-    for _ in range(600):  # preloading the intent classifier takes a while on a busy machine
-        try:
-            requests.get(f"http://127.0.0.1:{port}/health", timeout=1)
-            return server
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    server.kill()
-    raise SystemExit("gunicorn did not start")
+def make_app(env: dict[str, str]) -> Any:
+    """The hotline in this process, on the benchmark's database, clock pinned."""
+    os.environ.update(env)
+    from ivr import create_app
+
+    return create_app({"CLOCK": lambda: PINNED_AT, "TWILIO_AUTH_TOKEN": TOKEN})
 
 
-def walk(
-    base: str, timings: dict[str, list[float]], lock: threading.Lock, think: float, n: int, errors: list[str]
-) -> None:
-    transport = TimedTransport(base, timings, lock)
-    rng = random.Random(threading.get_ident())
-    time.sleep(rng.uniform(0, think * 2))  # callers do not all dial in the same millisecond
-    for i in range(n):
-        phone = Phone(transport, from_number=f"+49151{threading.get_ident() % 10**7:07d}{i % 10}")
-        try:
-            phone.dial()
-            for action, arg in WALK:
-                time.sleep(rng.uniform(0.5, 1.5) * think)
-                getattr(phone, action)(arg)
-            time.sleep(rng.uniform(0.5, 1.5) * think)
-            if phone.turn is not None and phone.turn.verb == "Enqueue":  # within opening hours
-                phone.queue_result("bridged")
-            else:  # out of hours: leave a message instead
-                phone.press("2")
-                time.sleep(rng.uniform(0.5, 1.5) * think)
-                phone.record()
-            assert phone.turn is not None and phone.turn.verb == "Hangup", phone.turn
-            phone.hang_up()
-        except Exception as exc:  # noqa: BLE001 - report, keep the run going
-            errors.append(repr(exc))
+def prepare(env: dict[str, str]) -> None:
+    """Migrate, seed the shipped flows, and give every caller number an order."""
+    from ivr.db import session_factory
+    from ivr.orders.importer import parse_order, upsert_orders
+    from ivr.setup import prepare_instance
+
+    app = make_app(env)
+    prepare_instance(app)
+    fields = {
+        "customer_name": "Kunde",
+        "email": "",
+        "postal_code": "10115",
+        "status": "shipped",
+        "carrier": "DHL",
+        "tracking_number": "JJD000123456789",
+        "ordered_at": "2026-11-12",
+        "shipped_at": "2026-11-23",
+        "expected_delivery": "2026-11-26",
+        "delivered_at": "",
+        "items": "1 × Wanderschuhe",
+    }
+    orders = [
+        parse_order({**fields, "order_number": str(4000 + n), "phone": number(n)}) for n in range(NUMBERS)
+    ]
+    with session_factory(app)() as session:
+        upsert_orders(session, orders)
+        session.commit()
+    session_factory(app).kw["bind"].dispose()
+
+
+@contextmanager
+def gunicorn(env: dict[str, str], port: int, app: str, *options: str) -> Iterator[str]:
+    """A gunicorn serving ``app`` on 127.0.0.1:port until the block ends; yields its base URL."""
+    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", *options]
+    command += ["--access-logfile", "/dev/null", "--log-level", "warning", app]
+    server = subprocess.Popen(command, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 600  # preloading the classifier is slow on a busy machine
+        while time.monotonic() < deadline:
+            if server.poll() is not None:
+                raise SystemExit(f"gunicorn for {app} exited with {server.returncode}")
+            try:
+                requests.get(base + "/health", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        else:
+            raise SystemExit(f"gunicorn for {app} did not start")
+        yield base
+    finally:
+        server.terminate()
+        server.wait(60)
+
+
+def hotline(env: dict[str, str], port: int, workers: int | None) -> Any:
+    extra = ["--workers", str(workers)] if workers else []
+    return gunicorn(
+        env,
+        port,
+        "benchmarks.webhooks_app:app",
+        "-c",
+        str(ROOT / "gunicorn.conf.py"),
+        "--chdir",
+        str(ROOT),
+        *extra,
+    )
+
+
+def baseline(env: dict[str, str], port: int) -> Any:
+    return gunicorn(env, port, "benchmarks.stateless_app:app", "--chdir", str(ROOT), "--workers", "2")
+
+
+# --- in-process profile
+
+
+def in_process(env: dict[str, str], calls: int, profile: str | None) -> None:
+    """SQL statements and CPU per webhook through Flask's test client (no HTTP, one thread)."""
+    from ivr.db import session_factory
+
+    app = make_app(env)
+    engine = session_factory(app).kw["bind"]
+    current = {"path": ""}
+    statements: collections.Counter[str] = collections.Counter()
+    requests_by_path: collections.Counter[str] = collections.Counter()
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def count(*_args: Any) -> None:
+        statements[current["path"]] += 1
+
+    class Counting(InProcess):
+        def post(self, url: str, params: dict[str, str]) -> tuple[int, str]:
+            current["path"] = "/" + url.split("?")[0].split("://", 1)[-1].split("/", 1)[1]
+            requests_by_path[current["path"]] += 1
+            return super().post(url, params)
+
+    transport = Counting(app, base_url=env["IVR_PUBLIC_URL"])
+    for n in range(30):  # warm caches and the classifier
+        one_call(transport, n, lambda: None)
+    statements.clear()
+    requests_by_path.clear()
+    profiler = cProfile.Profile() if profile else None
+    cpu, wall = time.process_time(), time.perf_counter()
+    if profiler:
+        profiler.enable()
+    for n in range(30, 30 + calls):
+        one_call(transport, n, lambda: None)
+    if profiler:
+        profiler.disable()
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    total = sum(requests_by_path.values())
+    backend = make_url(env["IVR_DATABASE_URL"]).get_backend_name()
+    print(f"\n{backend}, in-process, {calls} calls, {total} webhooks (client side included):")
+    print(f"CPU {cpu / total * 1000:.2f} ms per webhook, wall {wall / total * 1000:.2f} ms")
+    print("\n| webhook | requests | SQL statements per request |\n|---|---|---|")
+    for path, hits in sorted(requests_by_path.items()):
+        print(f"| {path} | {hits} | {statements[path] / hits:.2f} |")
+    print(f"| all | {total} | {sum(statements.values()) / total:.2f} |")
+    if profiler and profile:
+        profiler.dump_stats(profile)
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
+
+
+# --- main
 
 
 def main() -> None:
-    """Run the benchmark and print a Markdown table."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--calls", type=int, default=50, help="concurrent calls")
-    parser.add_argument("--walks", type=int, default=4, help="menu walks per concurrent caller")
-    parser.add_argument("--think", type=float, default=1.0, help="seconds between a caller's webhooks")
-    parser.add_argument("--workers", type=int, default=None, help="default: gunicorn.conf.py's")
-    parser.add_argument("--port", type=int, default=8765)
+    """Run the benchmark and print Markdown tables."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--database", default=None, help="SQLAlchemy URL (default: a new SQLite file)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds; medians are reported")
+    parser.add_argument("--callers", type=int, default=10, help="concurrent callers at saturation")
+    parser.add_argument("--calls", type=int, default=120, help="calls per saturation run")
+    parser.add_argument("--load-callers", type=int, default=50, help="concurrent callers at fixed load")
+    parser.add_argument("--load-calls", type=int, default=50, help="calls per fixed-load run")
+    parser.add_argument("--think", type=float, default=1.0, help="seconds between a caller's webhooks")
+    parser.add_argument("--workers", type=int, default=None, help="hotline workers (gunicorn.conf.py's)")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--quick", action="store_true", help="one short round")
+    parser.add_argument("--in-process", action="store_true", help="statements and CPU per webhook, no HTTP")
+    parser.add_argument("--profile", default=None, help="with --in-process: write cProfile data here")
     args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.calls, args.load_calls = 1, 60, 50
 
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database or f"sqlite:///{tmp}/bench.db"
@@ -160,43 +354,63 @@ def main() -> None:
             "IVR_INSTANCE_PATH": tmp,
             "TWILIO_AUTH_TOKEN": TOKEN,
             "IVR_PUBLIC_URL": f"http://127.0.0.1:{args.port}",
+            "IVR_BENCH_AT": PINNED_AT.isoformat(),
+            "IVR_SPEECH_MODE": "twilio",
+            "PYTHONPATH": str(ROOT),
         }
-        server = start_server(env, args.port, args.workers)
-        timings: dict[str, list[float]] = defaultdict(list)
-        lock, errors = threading.Lock(), []
-        base = f"http://127.0.0.1:{args.port}"
-        start = time.perf_counter()
-        threads = [
-            threading.Thread(target=walk, args=(base, timings, lock, args.think, args.walks, errors))
-            for _ in range(args.calls)
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        elapsed = time.perf_counter() - start
-        server.terminate()
-        server.wait(10)
-        if url.startswith("postgresql"):
-            scratch_postgres(args.database, drop=True)
+        try:
+            prepare(env)
+            if args.in_process:
+                in_process(env, args.calls, args.profile)
+                return
+            run(args, env, url)
+        finally:
+            if url.startswith("postgresql"):
+                scratch_postgres(args.database, drop=True)
 
-    calls = args.calls * args.walks - len(errors)
+
+def run(args: argparse.Namespace, env: dict[str, str], url: str) -> None:
+    rounds: dict[str, list[tuple[Result, Result]]] = {"hotline": [], "baseline": []}
+    first = 0
+    for number_ in range(args.rounds):
+        for name in ("baseline", "hotline") if number_ % 2 else ("hotline", "baseline"):
+            server = hotline(env, args.port, args.workers) if name == "hotline" else baseline(env, args.port)
+            with server as base:
+                saturated = drive(base, args.callers, args.calls, 0.0, first)
+                first += args.calls
+                loaded = drive(base, args.load_callers, args.load_calls, args.think, first)
+                first += args.load_calls
+            rounds[name].append((saturated, loaded))
+            print(
+                f"round {number_ + 1} {name}: {saturated.rate:.0f} webhooks/s at saturation; "
+                f"p50 {loaded.quantile(50):.1f} / p99 {loaded.quantile(99):.1f} ms at fixed load; "
+                f"errors {len(saturated.errors) + len(loaded.errors)}",
+                flush=True,
+            )
+            for err in (saturated.errors + loaded.errors)[:3]:
+                print("  error:", err)
+
     backend = make_url(url).get_backend_name()
     print(
-        f"\n{backend}: {args.calls} concurrent calls x {args.walks} walks, think {args.think}s, "
-        f"workers: {args.workers or 'gunicorn.conf.py'}; {calls} calls in {elapsed:.1f}s "
-        f"= {calls / elapsed:.1f} calls/s; errors: {len(errors)}"
+        f"\n{backend}; hotline workers: {args.workers or 'gunicorn.conf.py'}; medians of {args.rounds} "
+        f"round(s); saturation: {args.callers} callers x {args.calls} calls; fixed load: "
+        f"{args.load_callers} callers, think {args.think}s, {args.load_calls} calls\n"
     )
-    print("\n| webhook | requests | p50 ms | p99 ms | max ms |\n|---|---|---|---|---|")
-    everything: list[float] = []
-    for name, values in [*sorted(timings.items()), ("all", [])]:
-        values = values or everything
-        everything += values if name != "all" else []
-        q = statistics.quantiles(values, n=100, method="inclusive")
-        p50, p99, top = q[49] * 1000, q[98] * 1000, max(values) * 1000
-        print(f"| {name} | {len(values)} | {p50:.1f} | {p99:.1f} | {top:.1f} |")
-    for err in errors[:5]:
-        print("error:", err)
+    print(
+        "| server | webhooks/s at saturation | p50 ms | p99 ms | max ms | errors |\n|---|---|---|---|---|---|"
+    )
+    medians: dict[str, float] = {}
+    for name, results in rounds.items():
+        rate = statistics.median(s.rate for s, _ in results)
+        medians[name] = rate
+        p50 = statistics.median(load.quantile(50) for _, load in results)
+        p99 = statistics.median(load.quantile(99) for _, load in results)
+        top = statistics.median(max(load.timings) * 1000 for _, load in results)
+        errors = sum(len(s.errors) + len(load.errors) for s, load in results)
+        print(f"| {name} | {rate:.0f} | {p50:.1f} | {p99:.1f} | {top:.1f} | {errors} |")
+    print(
+        f"\nratio hotline / stateless baseline (throughput): {medians['hotline'] / medians['baseline']:.2f}"
+    )
 
 
 if __name__ == "__main__":

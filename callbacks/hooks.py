@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from callbacks.queue import cancel_open_for_phone
 from ivr.flows.nodes.routing import CONNECTED
-from ivr.models import Interaction, InteractionEvent
+from ivr.flows.steps import Event
+from ivr.history import on_events_logged
+from ivr.models import Interaction
 
 
-@event.listens_for(Session, "before_flush")
-def _cancel_when_connected(session: Session, _context: Any, _instances: Any) -> None:
+@on_events_logged
+def _cancel_when_connected(session: Session, interaction: Interaction, events: list[Event]) -> None:
     """A ``route_result`` event saying the caller was bridged cancels their open request."""
-    for obj in list(session.new):
-        if not (
-            isinstance(obj, InteractionEvent)
-            and obj.kind == "route_result"
-            and (obj.data or {}).get("result") in CONNECTED
-        ):
-            continue
-        with session.no_autoflush:
-            interaction = session.get(Interaction, obj.interaction_id)
-            if interaction is not None and interaction.from_number:
-                cancel_open_for_phone(session, interaction.from_number, "reached_agent")
+    connected = any(e.kind == "route_result" and e.data.get("result") in CONNECTED for e in events)
+    if connected and interaction.from_number:
+        cancel_open_for_phone(session, interaction.from_number, "reached_agent")

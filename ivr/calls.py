@@ -67,23 +67,21 @@ def start_call(
     Idempotent under concurrency: duplicates of the incoming-call webhook wait for the first
     one's transaction (``INSERT … ON CONFLICT DO NOTHING`` on the CallSid) and answer the same.
     """
-    call = _load_call(session, incoming.call_sid)
-    if call is not None:  # Twilio retried the incoming-call webhook
-        return call.last_response
     flow_name = incoming.test_flow or config["FLOW_NAME"]
     version = latest_version(session, flow_name)
     if version is None:
         raise UnknownFlow(flow_name)
-    caller = normalize_phone(incoming.from_number, config["DEFAULT_REGION"])
-    interaction = _claim_interaction(session, incoming, caller)
-    call = _load_call(session, incoming.call_sid)
-    if call is not None:  # a duplicate that ran at the same time got here first
-        return call.last_response
-    if interaction.ended_at is not None:  # its final status callback came first
-        raise CallEnded(incoming.call_sid)
-    _raise_status(interaction, "in-progress")
     flow = flow_of(version)
-    interaction.language = flow.default_language
+    caller = normalize_phone(incoming.from_number, config["DEFAULT_REGION"])
+    interaction, created = _claim_interaction(session, incoming, caller, language=flow.default_language)
+    if not created:  # a retry, a duplicate that got here first, or the status callback came first
+        call = _load_call(session, incoming.call_sid)
+        if call is not None:
+            return call.last_response
+        if interaction.ended_at is not None:  # its final status callback came first
+            raise CallEnded(incoming.call_sid)
+        interaction.language = flow.default_language
+    _raise_status(interaction, "in-progress")
     state = CallState(node=flow.start, language=flow.default_language)
     services = _services(session, config, incoming.call_sid, caller, test=bool(incoming.test_flow))
     ctx = Context(flow, state, now or utcnow(), services)
@@ -156,24 +154,31 @@ def record_status(
     Statuses only move forward (ringing < in-progress < final): a late or duplicated callback,
     and anything after the final status, changes and logs nothing.
     """
-    interaction = session.scalar(
-        select(Interaction).where(Interaction.call_sid == call_sid).with_for_update()
-    )
+    # The interaction locked, and its call (if any) in the same statement, unlocked: every
+    # writer of the call holds its interaction's lock, which we then hold.
+    found = session.execute(
+        select(Interaction, Call)
+        .outerjoin(Call, Call.call_sid == Interaction.call_sid)
+        .where(Interaction.call_sid == call_sid)
+        .with_for_update(of=Interaction)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    interaction, call = (found[0], found[1]) if found is not None else (None, None)
     if interaction is None:
         incoming = IncomingCall(call_sid, params.get("From"), params.get("To"))
         caller = normalize_phone(incoming.from_number, config["DEFAULT_REGION"])
-        interaction = _claim_interaction(session, incoming, caller, status="queued")
+        interaction, created = _claim_interaction(session, incoming, caller, status="queued")
+        if not created:  # the incoming-call webhook created it a moment ago
+            call = _load_call(session, call_sid)
     if not _raise_status(interaction, status):
         return interaction
     if status in FINAL_STATUSES:
         interaction.ended_at = utcnow()
         interaction.duration = duration
-        # Unlocked read: every writer of the call holds its interaction's lock, which we hold.
-        call = _load_call(session, call_sid)
         interaction.outcome = _outcome(call, status)
         if call is not None:  # what the flow needed to route lives only as long as the call
             forget_call_details(call)
-    log_events(session, interaction, [Event("status", {"status": status, "duration": duration})])
+    log_events(session, interaction, [Event("status", {"status": status, "duration": duration})], locked=True)
     if status in FINAL_STATUSES:
         outbox.call_ended(session, config, interaction)
     return interaction
@@ -202,9 +207,13 @@ def _outcome(call: Call | None, status: str) -> str:
 
 
 def _claim_interaction(
-    session: Session, incoming: IncomingCall, caller: str | None, status: str = "in-progress"
-) -> Interaction:
-    """The call's interaction, created if new, locked until commit (one per CallSid, race-free)."""
+    session: Session,
+    incoming: IncomingCall,
+    caller: str | None,
+    status: str = "in-progress",
+    language: str | None = None,
+) -> tuple[Interaction, bool]:
+    """The call's interaction and whether it is new; locked until commit (one per CallSid, race-free)."""
     customer = get_or_create_customer(session, caller)
     dialect = session.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
@@ -218,6 +227,7 @@ def _claim_interaction(
             from_number=_address(caller or incoming.from_number),
             to_number=_address(incoming.to_number),
             status=status,
+            language=language,
         )
         .on_conflict_do_nothing(index_elements=["call_sid"])
         .returning(Interaction)
@@ -225,10 +235,14 @@ def _claim_interaction(
     # On PostgreSQL a conflicting INSERT waits for the other transaction, then does nothing.
     created = session.scalars(new, execution_options={"populate_existing": True}).one_or_none()
     if created is not None:
-        return created
-    return session.scalars(
-        select(Interaction).where(Interaction.call_sid == incoming.call_sid).with_for_update()
+        return created, True
+    existing = session.scalars(
+        select(Interaction)
+        .where(Interaction.call_sid == incoming.call_sid)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).one()
+    return existing, False
 
 
 def _address(raw: str | None) -> str | None:
@@ -249,8 +263,9 @@ def _save(
         interaction.intent = state.variables["intent"]
     session.add(call)
     store_consents(session, call, interaction, ctx.events)
+    # The interaction is locked (inserted, or loaded FOR UPDATE): its counter numbers the events.
     # Stamped with the call's clock (the app's CLOCK), like every decision made in this step.
-    log_events(session, interaction, ctx.events, at=ctx.now)
+    log_events(session, interaction, ctx.events, at=ctx.now, locked=True)
     session.flush()
     return call.last_response
 
@@ -260,7 +275,11 @@ def _load_call(session: Session, call_sid: str, lock: bool = False) -> Call | No
     if lock:
         # One statement locks the call's row and then its interaction's (no-op on SQLite, which
         # locks the file): duplicate webhooks and the status callback of one call queue up.
-        query = query.options(joinedload(Call.interaction, innerjoin=True)).with_for_update()
+        query = (
+            query.options(joinedload(Call.interaction, innerjoin=True))
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
     return session.scalar(query)
 
 

@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import math
 import os
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import closing, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import create_engine, event, text
+from sqlalchemy import exc as exc_mod
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 _SQLITE_WRITER = threading.Lock()
+#: (process id, path) → descriptor of a SQLite database's writer lock file (``_writer_lock``).
+_LOCK_FILES: dict[tuple[int, str], int] = {}
+_LOCK_FILES_GUARD = threading.Lock()
 
 _AFTER_COMMIT = "ivr.after_commit"
+_RETURNED_AT = "ivr.returned_at"
+#: Seconds a pooled connection may idle and still be used without testing it first.
+PING_AFTER_IDLE = 1.0
 
 #: Execution option marking a transaction that will write (SQLite: BEGIN IMMEDIATE).
 WRITE_OPTION = "ivr_writes"
@@ -102,13 +111,13 @@ def make_engine(url: str, timeouts: Timeouts | None = None) -> Engine:
     engine = create_engine(
         url,
         hide_parameters=True,
-        pool_pre_ping=True,
         pool_size=10,
         max_overflow=20,
         pool_timeout=limits.connect,
         connect_args=connect_args,
     )
     _TIMEOUTS[engine] = limits
+    _ping_when_idle(engine)
     if url.startswith("postgresql"):
 
         @event.listens_for(engine, "connect")
@@ -136,6 +145,32 @@ def _private_sqlite_file(url: str) -> None:
                 os.chmod(name, 0o600)
         except FileNotFoundError:
             pass
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Test a pooled connection before use only if it sat idle longer than ``PING_AFTER_IDLE``.
+
+    SQLAlchemy's ``pool_pre_ping`` costs a round trip on every checkout, i.e. on every webhook.
+    A connection returned a moment ago is alive; one that idled may have been cut (a database
+    restart, a pooler or firewall timeout). A dead one is replaced before the request sees it;
+    a disconnect noticed mid-request still invalidates the whole pool (SQLAlchemy's default).
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_conn: Any, record: Any) -> None:
+        record.info[_RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get(_RETURNED_AT)
+        if returned is None or time.monotonic() - returned < PING_AFTER_IDLE:
+            return  # new, or idle only briefly
+        try:
+            with closing(dbapi_conn.cursor()) as cur:
+                cur.execute("SELECT 1")
+            dbapi_conn.rollback()
+        except Exception as exc:  # noqa: BLE001 - any failure means: take another connection
+            raise exc_mod.DisconnectionError() from exc
 
 
 def init_app(app: Flask) -> None:
@@ -226,11 +261,56 @@ class DatabaseBusy(Exception):
 
 @contextmanager
 def _writer_lock(engine: Engine) -> Iterator[None]:
-    """This process's SQLite write lock, waited for no longer than the lock timeout."""
+    """The SQLite write lock of this process and of every process on the file.
+
+    Threads queue on an in-process lock; its holder then takes an exclusive ``flock`` on a file
+    beside the database, tried again within a millisecond or two, so several gunicorn processes
+    hand the write lock on without SQLite's busy handler (which sleeps in steps up to 100 ms).
+    Both waits end at the lock timeout.
+    """
     limits = _TIMEOUTS.get(engine) or Timeouts()
+    deadline = time.monotonic() + limits.lock
     if not _SQLITE_WRITER.acquire(timeout=limits.lock):
         raise DatabaseBusy("SQLite write lock not free in time")
     try:
-        yield
+        fd = _lock_file(engine)
+        if fd is not None:
+            _flock_until(fd, deadline)
+        try:
+            yield
+        finally:
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         _SQLITE_WRITER.release()
+
+
+def _lock_file(engine: Engine) -> int | None:
+    """This process's descriptor of the database's writer lock file (None for in-memory databases).
+
+    Opened per process: a descriptor inherited across fork shares its ``flock`` with the parent.
+    """
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    key = (os.getpid(), f"{database}-writer.lock")
+    with _LOCK_FILES_GUARD:
+        fd = _LOCK_FILES.get(key)
+        if fd is None:
+            fd = os.open(key[1], os.O_RDWR | os.O_CREAT, 0o600)
+            _LOCK_FILES[key] = fd
+    return fd
+
+
+def _flock_until(fd: int, deadline: float) -> None:
+    """Take the exclusive file lock, trying again after 0.2 ms, doubling up to 2 ms."""
+    pause = 0.0002
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise DatabaseBusy("SQLite write lock not free in time") from None
+            time.sleep(pause)
+            pause = min(pause * 2, 0.002)

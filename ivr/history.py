@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -17,6 +18,17 @@ from ivr.models._types import utcnow
 from ivr.privacy.minimise import store_free_text
 from ivr.privacy.models import Transcript
 
+_EVENTS = cast(Table, InteractionEvent.__table__)
+#: Called with every batch of events ``log_events`` writes, inside the writing transaction.
+EventsListener = Callable[[Session, Interaction, list[Event]], None]
+_listeners: list[EventsListener] = []
+
+
+def on_events_logged(listener: EventsListener) -> EventsListener:
+    """Register ``listener`` for logged events (a plugin reacting to what happened in calls)."""
+    _listeners.append(listener)
+    return listener
+
 
 def get_or_create_customer(session: Session, phone: str | None) -> Customer | None:
     """The customer with this E.164 number, created on first contact (None if unknown)."""
@@ -25,50 +37,66 @@ def get_or_create_customer(session: Session, phone: str | None) -> Customer | No
     customer = session.scalar(select(Customer).where(Customer.phone == phone))
     if customer is not None:
         return customer
-    try:
-        with session.begin_nested():
-            customer = Customer(phone=phone)
-            session.add(customer)
-    except IntegrityError:  # another worker created it a moment ago
-        customer = session.scalars(select(Customer).where(Customer.phone == phone)).one()
-    return customer
+    # ON CONFLICT instead of a savepoint: one statement; on PostgreSQL a concurrent first
+    # contact waits for the other transaction, then does nothing and we read its row.
+    dialect = session.get_bind().dialect.name
+    insert_ = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    created = session.scalars(
+        insert_(Customer)
+        .values(phone=phone)
+        .on_conflict_do_nothing(index_elements=["phone"])
+        .returning(Customer),
+        execution_options={"populate_existing": True},
+    ).one_or_none()
+    return created or session.scalars(select(Customer).where(Customer.phone == phone)).one()
 
 
 def log_events(
-    session: Session, interaction: Interaction, events: Iterable[Event], at: datetime | None = None
+    session: Session,
+    interaction: Interaction,
+    events: Iterable[Event],
+    at: datetime | None = None,
+    locked: bool = False,
 ) -> None:
-    """Append events to an interaction's log, in order.
+    """Append events to an interaction's log, in order, with one multi-row ``INSERT``.
 
     The sequence numbers come from the interaction's own counter, incremented in one
     ``UPDATE … RETURNING``: it numbers the events and locks the interaction row until commit,
     so concurrent writers of one interaction (a step webhook and the status callback) queue up
     instead of both taking ``max(seq) + 1``. Lock order: a call's row before its interaction.
+
+    ``locked``: the caller already holds the interaction's row lock and loaded it under that
+    lock (the webhooks), so the loaded counter is current: it is advanced in memory and written
+    by the flush together with the interaction's other changes, saving a round trip.
     """
     events = list(events)
     if not events:
         return
     # What a caller said is kept apart, under its own retention (docs/privacy.md).
     events = store_free_text(session, interaction, events)
-    last = session.execute(
-        update(Interaction)
-        .where(Interaction.id == interaction.id)
-        .values(event_seq=Interaction.event_seq + len(events))
-        .returning(Interaction.event_seq),
-        execution_options={"synchronize_session": False},
-    ).scalar_one()
-    set_committed_value(interaction, "event_seq", last)
+    if locked:
+        last = interaction.event_seq + len(events)
+        interaction.event_seq = last
+    else:
+        last = session.execute(
+            update(Interaction)
+            .where(Interaction.id == interaction.id)
+            .values(event_seq=Interaction.event_seq + len(events))
+            .returning(Interaction.event_seq),
+            execution_options={"synchronize_session": False},
+        ).scalar_one()
+        set_committed_value(interaction, "event_seq", last)
     when = at or utcnow()
     first = last - len(events) + 1
-    for seq, event in enumerate(events, start=first):
-        session.add(
-            InteractionEvent(
-                interaction_id=interaction.id,
-                seq=seq,
-                kind=event.kind,
-                at=when,
-                data=_clean(event.data),
-            )
-        )
+    rows = [
+        {"interaction_id": interaction.id, "seq": seq, "kind": e.kind, "at": when, "data": _clean(e.data)}
+        for seq, e in enumerate(events, start=first)
+    ]
+    # Core executemany, not ORM objects: no unit-of-work bookkeeping, one cached compiled
+    # statement (a multi-VALUES insert would be compiled anew each time), one driver batch.
+    session.execute(insert(_EVENTS), rows)
+    for listener in _listeners:
+        listener(session, interaction, events)
 
 
 def _clean(data: dict[str, Any]) -> dict[str, Any]:

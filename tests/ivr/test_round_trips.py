@@ -1,0 +1,51 @@
+"""SQL statements per webhook: a few short statements each, whatever the call has done before."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+
+from ivr.db import session_factory
+from ivr.simulator import Phone
+
+
+@contextmanager
+def statements(app: Flask) -> Iterator[list[str]]:
+    """The SQL statements run inside the block (the idle-connection ping left out)."""
+    engine = session_factory(app).kw["bind"]
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.strip() != "SELECT 1":
+            seen.append(statement.split(None, 2)[0].upper())
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def test_a_call_costs_a_few_statements_per_webhook(app: Flask, phone: Callable[..., Phone]) -> None:
+    caller = phone()
+    with statements(app) as dial:
+        caller.dial()
+    with statements(app) as menu:
+        caller.press("2")  # returns: information, then its menu
+    with statements(app) as again:
+        caller.press("1")
+    with statements(app) as status:
+        caller.hang_up()
+    # SQLite counts its BEGIN IMMEDIATE; PostgreSQL's BEGIN is sent by the driver.
+    # New call of a first-time caller: flow version, customer (looked up, then created),
+    # interaction, call, event counter, events.
+    assert len(dial) <= 8, dial
+    # A step: the call with its interaction (locked), the call, the interaction, the events.
+    assert len(menu) <= 5 and len(again) <= 5, (menu, again)
+    # The status callback: interaction and call in one query, the interaction, its event.
+    assert len(status) <= 4, status
+    assert "INSERT" in menu and "INSERT" in status  # the events were still written
