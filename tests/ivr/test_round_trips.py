@@ -42,10 +42,13 @@ def test_a_call_costs_a_few_statements_per_webhook(app: Flask, phone: Callable[.
         caller.hang_up()
     # SQLite counts its BEGIN IMMEDIATE; PostgreSQL's BEGIN is sent by the driver.
     # New call of a first-time caller: flow version, customer (looked up, then created),
-    # interaction, call, event counter, events.
-    assert len(dial) <= 8, dial
-    # A step: the call with its interaction (locked), the call, the interaction, the events.
-    assert len(menu) <= 5 and len(again) <= 5, (menu, again)
-    # The status callback: interaction and call in one query, the interaction, its event.
-    assert len(status) <= 4, status
+    # interaction, the proactive notice's look at the caller's latest order and open returns,
+    # the event counter, call, events.
+    assert len(dial) <= 10, dial
+    # The returns node verifies like order status (guard count, the caller's order); a plain step:
+    # the call with its interaction (locked), the counter, the call, the events.
+    assert len(menu) <= 7 and len(again) <= 5, (menu, again)
+    # The status callback: interaction and call in one query, the interaction, the call's details
+    # forgotten (privacy), its event.
+    assert len(status) <= 5, status
     assert "INSERT" in menu and "INSERT" in status  # the events were still written
