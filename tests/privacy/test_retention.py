@@ -132,3 +132,17 @@ def test_survey_answers_are_kept_as_surveys_not_as_traces(app, session, runner, 
     assert runner.invoke(main, ["privacy", "purge"]).exit_code == 0
     session.rollback()
     assert session.scalars(select(InteractionEvent.kind)).all() == ["survey_answer"]
+
+
+def test_a_return_not_yet_refunded_is_not_purged(app, session, runner, fake_twilio):
+    from ivr.returns.models import ReturnDelivery, ReturnRequest
+
+    now = app.config["CLOCK"]()
+    seed(session, ANNA, at=now - timedelta(days=800))
+    session.execute(ReturnRequest.__table__.update().values(state="label_sent"))
+    session.commit()
+    assert runner.invoke(main, ["privacy", "purge"]).exit_code == 0
+    session.rollback()
+    assert _count(session, ReturnRequest) == 1 and _count(session, ReturnDelivery) == 0
+    # ... and the customer it is for stays too.
+    assert _count(session, Customer) == 1
