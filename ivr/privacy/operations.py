@@ -29,7 +29,7 @@ def export_subject(session: Session, subject: Subject) -> dict[str, Any]:
     tables: dict[str, list[dict[str, Any]]] = {}
     for table in Base.metadata.sorted_tables:
         entry = registry.get(table.name)
-        if entry is None or not entry.keys:
+        if entry is None or not entry.searchable:
             continue
         query = select(table).where(entry.rows_of(table, subject)).order_by(*table.primary_key)
         rows = session.execute(query)
@@ -105,7 +105,7 @@ def _erase_rows(
     # Children before parents: deleting a row never leaves a reference to it behind.
     for table in reversed(Base.metadata.sorted_tables):
         entry = registry.get(table.name)
-        if entry is None or not entry.keys:
+        if entry is None or not entry.searchable:
             continue
         where = entry.rows_of(table, subject, spare_live=spare_live)
         if entry.anonymise is None:

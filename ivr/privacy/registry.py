@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, false, or_
+from sqlalchemy import ColumnElement, Table, false, or_, select
 
 #: The identifiers a person's rows are found by (see ``Subject``).
 CUSTOMER, PHONE, EMAIL, INTERACTION, CALL_SID, ORDER = (
@@ -34,6 +34,7 @@ RETENTION_KINDS = (
     "callbacks",
     "surveys",
     "orders",
+    "returns",
     "security",
     "history",
 )
@@ -83,15 +84,24 @@ class PersonalTable:
     #: Retention kind, and the timestamp column the age is measured by; None = no own retention.
     kind: str | None = None
     age: str | None = None
-    #: A column whose value picks the retention kind per row (recordings: voicemail or not).
+    #: A column whose value picks the retention kind per row (recordings: voicemail or not);
+    #: rows with a value not listed fall under ``kind`` (none if ``kind`` is None).
     kind_column: str | None = None
     kinds_by_value: Mapping[str, str] = field(default_factory=dict)
+    #: ``(column, parent table)``: a row is also the person's if ``column`` refers to a row of
+    #: the registered parent table that is theirs (a return's deliveries: by ``return_id``).
+    parent: tuple[str, str] | None = None
     #: None: rows are deleted. Otherwise these columns are set instead (the row's counts survive).
     anonymise: Mapping[str, Any] | None = None
     #: Rows the purge must never touch (an open callback request, a customer with history).
     keep: Filter | None = None
     #: Rows of live calls stay (an erasure finishes them after the call); by call_sid/interaction_id.
     spare_live: bool = False
+
+    @property
+    def searchable(self) -> bool:
+        """A person's rows can be found in it (for export and erasure)."""
+        return bool(self.keys or self.parent)
 
     def rows_of(self, table: Table, subject: Subject, spare_live: bool = False) -> ColumnElement[bool]:
         """The condition selecting the person's rows (without live calls' if ``spare_live``)."""
@@ -100,6 +110,12 @@ class PersonalTable:
             values = subject.values(key)
             if values:
                 conditions.append(table.c[column].in_(sorted(values)))
+        if self.parent is not None:
+            column, name = self.parent
+            parent_table = table.metadata.tables[name]
+            (pk,) = parent_table.primary_key.columns
+            theirs = REGISTRY[name].rows_of(parent_table, subject)
+            conditions.append(table.c[column].in_(select(pk).where(theirs)))
         if not conditions:
             return false()
         found = or_(*conditions)
@@ -131,6 +147,8 @@ def register(entry: PersonalTable) -> PersonalTable:
     for kind in (entry.kind, *entry.kinds_by_value.values()):
         if kind is not None and kind not in RETENTION_KINDS:
             raise ValueError(f"{entry.name}: unknown retention kind {kind!r}")
+    if entry.parent is not None and entry.parent[1] not in REGISTRY:
+        raise ValueError(f"{entry.name}: register its parent {entry.parent[1]!r} first")
     REGISTRY[entry.name] = entry
     return entry
 

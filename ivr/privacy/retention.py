@@ -25,6 +25,8 @@ DEFAULT_RETENTION_DAYS: dict[str, int] = {
     "callbacks": 90,
     "surveys": 365,
     "orders": 180,
+    # Returns done (refunded) or not touched for half a year; returns in progress stay.
+    "returns": 180,
     "security": 30,
     "history": 730,
 }
@@ -128,10 +130,14 @@ def _due(entry: PersonalTable, table: Table, days: Mapping[str, int], now: datet
         assert entry.kind is not None
         return [(entry.kind, age < now - timedelta(days=days[entry.kind]))]
     column = table.c[entry.kind_column]
-    return [
+    due = [
         (kind, and_(column == value, age < now - timedelta(days=days[kind])))
         for value, kind in entry.kinds_by_value.items()
     ]
+    if entry.kind is not None:  # every other value
+        listed = sorted(entry.kinds_by_value)
+        due.append((entry.kind, and_(column.not_in(listed), age < now - timedelta(days=days[entry.kind]))))
+    return due
 
 
 def _changes(entry: PersonalTable, table: Table) -> Any:

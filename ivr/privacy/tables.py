@@ -27,15 +27,39 @@ def _open_callback(table: Table) -> ColumnElement[bool]:
     return table.c.status.in_(OPEN)
 
 
-def _customer_in_use(table: Table) -> ColumnElement[bool]:
-    """A customer is purged only once nothing refers to them any more."""
-    tables = Base.metadata.tables
-    refs = [
-        exists(select(1).where(t.c.customer_id == table.c.id))
-        for t in tables.values()
-        if "customer_id" in t.c and t.name != "customers"
-    ]
+def _referenced(table: Table) -> ColumnElement[bool]:
+    """Rows another table still refers to (by foreign key, or a ``customer_id`` for customers).
+
+    A customer or a return is purged only once nothing refers to it any more.
+    """
+    refs = []
+    for other in Base.metadata.tables.values():
+        if other.name == table.name:
+            continue
+        for column in other.columns:
+            by_key = any(fk.column.table.name == table.name for fk in column.foreign_keys)
+            if by_key or (table.name == "customers" and column.name == "customer_id"):
+                refs.append(exists(select(1).where(column == table.c.id)))
     return or_(*refs)
+
+
+def _return_open(table: Table) -> ColumnElement[bool]:
+    """Returns still on their way to a refund, or with deliveries left."""
+    from ivr.returns.models import IN_PROGRESS
+
+    return table.c.state.in_(IN_PROGRESS) | _referenced(table)
+
+
+def _delivery_pending(table: Table) -> ColumnElement[bool]:
+    return table.c.state == "pending"
+
+
+def _webhook_pending(table: Table) -> ColumnElement[bool]:
+    return table.c.delivered_at.is_(None) & table.c.failed_at.is_(None)
+
+
+#: Interaction events of the in-call survey: kept as long as survey answers ("surveys").
+SURVEY_EVENTS = ("survey_invited", "survey_passed", "survey_skipped", "survey_consent", "survey_answer")
 
 
 def _live_call(table: Table) -> ColumnElement[bool]:
@@ -54,11 +78,11 @@ def register_core() -> None:
             {"id": CUSTOMER, "phone": PHONE, "email": EMAIL},
             "history",
             "created_at",
-            keep=_customer_in_use,
+            keep=_referenced,
         )
     )
     # Interactions are anonymised, not deleted: outcome, intent, language, times and duration
-    # stay for the KPIs.
+    # stay for the KPIs. Other channels' subject, summary and reference are free text: they go.
     register(
         PersonalTable(
             "interactions",
@@ -71,10 +95,27 @@ def register_core() -> None:
             },
             "history",
             "started_at",
-            anonymise={"customer_id": None, "from_number": None, "to_number": None},
+            anonymise={
+                "customer_id": None,
+                "from_number": None,
+                "to_number": None,
+                "subject": None,
+                "summary": None,
+                "external_ref": None,
+            },
         )
     )
-    register(PersonalTable("interaction_events", {"interaction_id": INTERACTION}, "traces", "at"))
+    # Survey answers (and invitations, which the cool-down counts) are events kept as "surveys".
+    register(
+        PersonalTable(
+            "interaction_events",
+            {"interaction_id": INTERACTION},
+            "traces",
+            "at",
+            kind_column="kind",
+            kinds_by_value={kind: "surveys" for kind in SURVEY_EVENTS},
+        )
+    )
     register(PersonalTable("calls", _BY_CALL, "traces", "updated_at", keep=_live_call, spare_live=True))
     register(PersonalTable("transcripts", _BY_CALL, "transcripts", "created_at"))
     register(
@@ -128,6 +169,8 @@ def register_core() -> None:
         )
     )
     register(PersonalTable("sign_in_attempts", {}, "security", "at"))
+    _register_customer_history()
+    _register_returns()
 
     not_personal("users", "staff accounts (agents, supervisors, admins), managed in the console")
     not_personal("agents", "staff who take callbacks, managed with `ivr agents`")
@@ -136,3 +179,51 @@ def register_core() -> None:
     not_personal("flow_versions", "call-flow definitions")
     not_personal("privacy_audit", "ids only; the audit trail must outlive what it audits")
     not_personal("erasures", "keyed hashes and counts only")
+    not_personal("alarms", "counts per intent and window only, no contact or caller")
+
+
+def _register_customer_history() -> None:
+    """The shared customer history (ivr/customers): merges, stored API answers, webhooks."""
+    # Ids only, but they tie two of the person's records together; they refer to the customer.
+    register(
+        PersonalTable("customer_merges", {"into_id": CUSTOMER, "merged_id": CUSTOMER}, "history", "merged_at")
+    )
+    # The stored answer repeats the contact (subject, summary, the customer's data).
+    # `ivr customers prune` forgets keys after 24 h; the purge is the backstop.
+    register(PersonalTable("idempotency_keys", {"customer_id": CUSTOMER}, "traces", "created_at"))
+    # Payloads carry the contact's subject and summary; sent ones go after 7 days (prune).
+    register(
+        PersonalTable(
+            "webhook_deliveries",
+            {"interaction_id": INTERACTION},
+            "traces",
+            "created_at",
+            keep=_webhook_pending,
+        )
+    )
+
+
+def _register_returns() -> None:
+    """Returns (ivr/returns): the return with its items, its deliveries, opt-ins, delay notices."""
+    register(
+        PersonalTable(
+            "returns",
+            {"customer_id": CUSTOMER, "order_number": ORDER, "interaction_id": INTERACTION},
+            "returns",
+            "updated_at",
+            keep=_return_open,
+        )
+    )
+    register(
+        PersonalTable(
+            "return_deliveries",
+            parent=("return_id", "returns"),
+            kind="returns",
+            age="created_at",
+            keep=_delivery_pending,
+        )
+    )
+    # An opt-in stays while it holds (proof of consent); a withdrawn one goes `history` days
+    # after the withdrawal.
+    register(PersonalTable("contact_consents", {"phone": PHONE}, "history", "withdrawn_at"))
+    register(PersonalTable("delay_notices", {"order_number": ORDER}, "orders", "created_at"))

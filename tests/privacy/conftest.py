@@ -15,16 +15,21 @@ from callbacks.models import CallbackRequest, CallbackSubmission
 from ivr.db import Base
 from ivr.desk.models import SignInAttempt, Task
 from ivr.models import (
+    ApiKey,
     Call,
     Customer,
+    CustomerMerge,
     FlowVersion,
+    IdempotencyKey,
     Interaction,
     InteractionEvent,
     Order,
     OrderVerificationFailure,
+    WebhookDelivery,
 )
 from ivr.models._types import utcnow
 from ivr.privacy.models import Consent, Recording, Transcript
+from ivr.returns.models import ContactConsent, DelayNotice, ReturnDelivery, ReturnRequest
 from ivr.understanding.models import HeardSpeech
 from tests.callbacks.fakes import ACCOUNT_SID, FakeTwilio
 from tests.conftest import AUTH_TOKEN
@@ -75,7 +80,8 @@ BERT = Person(
 
 def seed(session: Session, person: Person, at: datetime | None = None, live: bool = False) -> dict[str, int]:
     """One row of every kind for ``person`` (``at``: how old it all is); returns rows per table."""
-    when = at or utcnow()
+    when = at or utcnow().replace(microsecond=0)  # no stray digits for the scans to match
+    tag = person.call_sid[2:6]  # names the person's rows without being one of their traces
     flow = session.scalars(select(FlowVersion).where(FlowVersion.name == "hotline")).first()
     assert flow is not None
     customer = Customer(phone=person.phone, name=person.name, email=person.email, created_at=when)
@@ -93,9 +99,36 @@ def seed(session: Session, person: Person, at: datetime | None = None, live: boo
         outcome=None if live else "callback",
         intent="order_status",
         language="de",
-        event_seq=2,
+        event_seq=3,
     )
-    session.add(interaction)
+    # A contact on another channel (POST /api/interactions): free-text subject and summary.
+    email = Interaction(
+        customer_id=customer.id,
+        channel="email",
+        direction="inbound",
+        started_at=when,
+        ended_at=when,
+        status="completed",
+        subject=f"Frage von {person.name}",
+        summary=f"{person.email} fragt nach Bestellung {person.order_number}",
+        external_ref=f"ticket {person.name}",
+    )
+    api_key = ApiKey(name=f"shop-{tag}", key_hash=tag * 16, scopes="history")
+    session.add_all([interaction, email, api_key])
+    session.flush()
+    return_request = ReturnRequest(
+        return_number=f"R-{tag}",
+        order_number=person.order_number,
+        customer_id=customer.id,
+        interaction_id=interaction.id,
+        items=[{"name": "Wanderschuhe", "quantity": 1, "for": person.name}],
+        reason="wrong_size",
+        state="refunded",
+        label_via="sms",
+        created_at=when,
+        updated_at=when,
+    )
+    session.add(return_request)
     session.flush()
     session.add_all(
         [
@@ -108,6 +141,13 @@ def seed(session: Session, person: Person, at: datetime | None = None, live: boo
             ),
             InteractionEvent(
                 interaction_id=interaction.id, seq=2, kind="input", at=when, data={"digits": "1"}
+            ),
+            InteractionEvent(
+                interaction_id=interaction.id,
+                seq=3,
+                kind="survey_answer",
+                at=when,
+                data={"node": "survey", "question": "csat", "value": 5, "agent_id": None},
             ),
             Call(
                 call_sid=person.call_sid,
@@ -180,13 +220,55 @@ def seed(session: Session, person: Person, at: datetime | None = None, live: boo
                 context={"intent_text": person.said, "order_number": person.order_number},
             ),
             SignInAttempt(email_hash="0" * 64, address_hash="0" * 64, at=when),
+            ReturnDelivery(
+                return_id=return_request.id,
+                kind="sms",
+                state="sent",
+                attempts=1,
+                created_at=when,
+                sent_at=when,
+            ),
+            # An opt-in withdrawn as long ago as the rest (an active one is kept while it holds).
+            ContactConsent(
+                phone=person.phone,
+                purpose="delay_notices",
+                source="checkout",
+                given_at=when,
+                withdrawn_at=when,
+            ),
+            DelayNotice(
+                order_number=person.order_number, day=date(2026, 11, 25), state="sent", created_at=when
+            ),
+            CustomerMerge(
+                merged_id=customer.id + 100000, into_id=customer.id, merged_by="cli", merged_at=when
+            ),
+            IdempotencyKey(
+                api_key_id=api_key.id,
+                key=f"key-{tag}",
+                customer_id=customer.id,
+                request_hash=tag * 16,
+                status=201,
+                response=f'{{"subject": "Frage von {person.name}", "customer": "{person.email}"}}',
+                created_at=when,
+            ),
+            WebhookDelivery(
+                event_id=f"ev-{tag}",
+                event="interaction.created",
+                url="https://shop.example/hooks",
+                payload={"event": "interaction.created", "data": {"summary": email.summary}},
+                interaction_id=email.id,
+                created_at=when,
+                due_at=when,
+                attempts=1,
+                delivered_at=when,
+            ),
         ]
     )
     session.flush()
     return {
         "customers": 1,
-        "interactions": 1,
-        "interaction_events": 2,
+        "interactions": 2,
+        "interaction_events": 3,
         "calls": 1,
         "transcripts": 1,
         "recordings": 1,
@@ -197,6 +279,13 @@ def seed(session: Session, person: Person, at: datetime | None = None, live: boo
         "callback_requests": 1,
         "callback_submissions": 1,
         "tasks": 1,
+        "returns": 1,
+        "return_deliveries": 1,
+        "contact_consents": 1,
+        "delay_notices": 1,
+        "customer_merges": 1,
+        "idempotency_keys": 1,
+        "webhook_deliveries": 1,
     }
 
 

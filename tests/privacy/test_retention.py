@@ -39,11 +39,16 @@ def test_purge_deletes_what_is_due_and_keeps_recent_data_and_the_counts(app, run
 
     assert result.exit_code == 0, result.output
     assert "voicemails (kept 30 days): 1 recordings purged" in result.output
-    assert "history (kept 730 days): 1 customers, 1 interactions purged" in result.output
+    assert (
+        "history (kept 730 days): 1 contact_consents, 1 customer_merges, 1 customers, 2 interactions purged"
+        in result.output
+    )
+    assert "surveys (kept 365 days): 1 interaction_events purged" in result.output
+    assert "returns (kept 180 days): 1 return_deliveries, 1 returns purged" in result.output
     session.rollback()
     assert find_traces(session, ANNA) == {}
     assert set(find_traces(session, BERT)) >= {"customers.phone", "transcripts.text", "orders.email"}
-    assert _count(session, Interaction) == 2  # both calls still count in the KPIs
+    assert _count(session, Interaction) == 4  # both calls (and e-mails) still count in the KPIs
     assert fake_twilio.deleted_recordings == [ANNA.recording_sid]
     again = runner.invoke(main, ["privacy", "purge"])
     assert again.output.strip() == "nothing purged"
@@ -70,7 +75,7 @@ def test_each_kind_has_its_own_limit(app, session, runner, fake_twilio):
     assert "transcripts (kept 5 days)" in result.output
     session.rollback()
     assert _count(session, Transcript) == 0
-    assert _count(session, Recording) == 1 and _count(session, InteractionEvent) == 2
+    assert _count(session, Recording) == 1 and _count(session, InteractionEvent) == 3
 
 
 def test_retention_is_configured_per_kind_and_bad_values_stop_start_up():
@@ -118,3 +123,26 @@ def test_a_bad_purge_interval_stops_start_up(monkeypatch, tmp_path):
         load_config(str(tmp_path))
     monkeypatch.setenv("IVR_PURGE_INTERVAL_HOURS", "0")
     assert load_config(str(tmp_path))["PURGE_INTERVAL_HOURS"] == 0
+
+
+def test_survey_answers_are_kept_as_surveys_not_as_traces(app, session, runner, fake_twilio):
+    now = app.config["CLOCK"]()
+    seed(session, ANNA, at=now - timedelta(days=100))  # past "traces" (90), within "surveys" (365)
+    session.commit()
+    assert runner.invoke(main, ["privacy", "purge"]).exit_code == 0
+    session.rollback()
+    assert session.scalars(select(InteractionEvent.kind)).all() == ["survey_answer"]
+
+
+def test_a_return_not_yet_refunded_is_not_purged(app, session, runner, fake_twilio):
+    from ivr.returns.models import ReturnDelivery, ReturnRequest
+
+    now = app.config["CLOCK"]()
+    seed(session, ANNA, at=now - timedelta(days=800))
+    session.execute(ReturnRequest.__table__.update().values(state="label_sent"))
+    session.commit()
+    assert runner.invoke(main, ["privacy", "purge"]).exit_code == 0
+    session.rollback()
+    assert _count(session, ReturnRequest) == 1 and _count(session, ReturnDelivery) == 0
+    # ... and the customer it is for stays too.
+    assert _count(session, Customer) == 1
