@@ -44,6 +44,20 @@ class WrapupForm(FlaskForm):
     note = TextAreaField("Note", validators=[Optional(), Length(max=MAX_NOTE)])
 
 
+class TransferForm(FlaskForm):
+    """Hand the call on: ``queue:<name>`` or ``agent:<id>`` (choices from the current desk)."""
+
+    task = HiddenField("Task", validators=[DataRequired(), Length(max=20)])
+    target = SelectField("Transfer to", choices=[], validate_choice=False)
+
+
+class HoldForm(FlaskForm):
+    """Put the caller on hold (``on``) or take them back (``off``)."""
+
+    task = HiddenField("Task", validators=[DataRequired(), Length(max=20)])
+    hold = HiddenField("Hold", validators=[DataRequired(), Length(max=3)])
+
+
 class CallbackDoneForm(FlaskForm):
     """The outcome of a callback the agent made."""
 

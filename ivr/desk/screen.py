@@ -52,7 +52,14 @@ def fingerprint(session: Session, user_id: int) -> tuple[Any, ...]:
     if user is None:
         return ("gone",)
     task = current_task(session, user)
-    return (user.activity, user.activity_since, task.id if task else None, task.status if task else None)
+    held = task is not None and task.context.get("on_hold_since") is not None
+    return (
+        user.activity,
+        user.activity_since,
+        task.id if task else None,
+        task.status if task else None,
+        held,
+    )
 
 
 def call_screen(session: Session, task: Task) -> CallScreen:

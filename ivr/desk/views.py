@@ -32,15 +32,26 @@ from sqlalchemy.orm import Session
 from callbacks.queue import CallbackError, list_queue
 from callbacks.settings import Settings as CallbackSettings
 from ivr.db import after_commit, get_session, session_factory, unit_of_work
-from ivr.desk import auth, i18n
+from ivr.desk import auth, i18n, routing, telephony
 from ivr.desk import callbacks as desk_callbacks
-from ivr.desk.forms import CallbackDoneForm, CodeForm, EmptyForm, PresenceForm, SignInForm, WrapupForm
+from ivr.desk.forms import (
+    CallbackDoneForm,
+    CodeForm,
+    EmptyForm,
+    HoldForm,
+    PresenceForm,
+    SignInForm,
+    TransferForm,
+    WrapupForm,
+)
 from ivr.desk.i18n import gettext as _
 from ivr.desk.models import Task, User
 from ivr.desk.presence import PresenceError, choose_activity
+from ivr.desk.queues import free_colleagues, known_queues
 from ivr.desk.routing import client_identity, lock_task
 from ivr.desk.screen import call_screen, current_task, fingerprint
 from ivr.desk.service import run_dispatch
+from ivr.desk.settings import DeskSettings
 from ivr.desk.softphone import SDK, TOKEN_TTL, SoftphoneSettings, access_token
 from ivr.desk.users import check_credentials, check_totp, record_sign_in, sign_in_blocked
 from ivr.desk.wrapup import WrapupError, dispositions, record_wrapup
@@ -196,7 +207,22 @@ def _call_panel(session: Session, user: User) -> str:
         return render_template("desk/_call.html", screen=None, user=user)
     form = WrapupForm(task=str(task.id))
     form.disposition.choices = list(dispositions(current_app.config))
-    return render_template("desk/_call.html", screen=call_screen(session, task), user=user, wrapup=form)
+    transfer = hold = None
+    if task.status == "connected":
+        transfer = TransferForm(task=str(task.id))
+        transfer.target.choices = [(f"queue:{q}", q) for q in known_queues(session)] + [
+            (f"agent:{u.id}", u.name) for u in free_colleagues(session, user.id)
+        ]
+        held = task.context.get("on_hold_since") is not None
+        hold = HoldForm(task=str(task.id), hold="off" if held else "on")
+    return render_template(
+        "desk/_call.html",
+        screen=call_screen(session, task),
+        user=user,
+        wrapup=form,
+        transfer=transfer,
+        hold=hold,
+    )
 
 
 @bp.get("/events")
@@ -276,6 +302,69 @@ def wrapup() -> ResponseReturnValue:
             app = current_app._get_current_object()  # type: ignore[attr-defined]
             after_commit(db, lambda: run_dispatch(app, app.config))
     flash(_("Saved in the customer history."), "info")
+    return redirect(url_for("desk.home"))
+
+
+@bp.post("/transfer")
+@auth.role_required("agent")
+def transfer() -> ResponseReturnValue:
+    """Hand the agent's caller on to a queue or a free colleague; the agent goes to wrap-up."""
+    form = TransferForm()
+    kind, _sep, target = (form.target.data or "").partition(":")
+    if not form.validate_on_submit() or not (form.task.data or "").isdigit():
+        flash(_("The form had expired; please try again."), "error")
+        return redirect(url_for("desk.home"))
+    user_id = cast(User, current_user).id
+    with unit_of_work() as db:
+        queue = target if kind == "queue" and target in known_queues(db) else None
+        to_agent = int(target) if kind == "agent" and target.isdigit() else None
+        if queue is None and to_agent is None:
+            flash(_("Choose a queue or a colleague."), "error")
+            return redirect(url_for("desk.home"))
+        try:
+            moved = routing.transfer(
+                db,
+                user_id,
+                int(form.task.data or 0),
+                current_app.config["CLOCK"](),
+                DeskSettings.from_config(current_app.config).wrapup,
+                queue=queue,
+                to_agent=to_agent,
+            )
+        except routing.TransferError as exc:
+            flash(_(str(exc)), "error")
+            return redirect(url_for("desk.home"))
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        after_commit(db, lambda: telephony.transfer_caller(session_factory(app), app.config, moved))
+    flash(_("The call has been transferred."), "info")
+    return redirect(url_for("desk.home"))
+
+
+@bp.post("/hold")
+@auth.role_required("agent")
+def hold() -> ResponseReturnValue:
+    """Put the caller on hold (they hear hold music) or take them back."""
+    form = HoldForm()
+    if (
+        not form.validate_on_submit()
+        or not (form.task.data or "").isdigit()
+        or form.hold.data not in ("on", "off")
+    ):
+        flash(_("The form had expired; please try again."), "error")
+        return redirect(url_for("desk.home"))
+    user_id, task_id, on_hold = cast(User, current_user).id, int(form.task.data or 0), form.hold.data == "on"
+    try:
+        with unit_of_work() as db:
+            caller_sid = routing.connected_task(db, user_id, task_id).call_sid
+        # Twilio first (no lock held during the request), then the record of it.
+        if not telephony.hold_caller(current_app.config, task_id, caller_sid, on_hold):
+            flash(_("The call could not be changed; it may have ended."), "error")
+            return redirect(url_for("desk.home"))
+        with unit_of_work() as db:
+            task = routing.connected_task(db, user_id, task_id)
+            routing.set_hold(db, task, on_hold, current_app.config["CLOCK"]())
+    except routing.TransferError as exc:
+        flash(_(str(exc)), "error")
     return redirect(url_for("desk.home"))
 
 
