@@ -13,6 +13,7 @@ from ivr.desk import api as desk_api
 from ivr.desk import flows_views as desk_flows_views
 from ivr.desk import twilio_views as desk_twilio_views
 from ivr.desk import views as desk_views
+from ivr.desk import voicemail_views as desk_voicemail_views
 from ivr.orders import api as orders_api
 from ivr.understanding import streams as speech_streams  # noqa: F401  (the media websocket, stream mode only)
 from ivr.understanding import views as speech_views
@@ -30,4 +31,5 @@ def blueprints() -> list[Blueprint]:
     found.append(desk_twilio_views.bp)
     found.append(desk_api.bp)
     found.append(desk_flows_views.bp)
+    found.append(desk_voicemail_views.bp)
     return found

@@ -58,6 +58,18 @@ class HoldForm(FlaskForm):
     hold = HiddenField("Hold", validators=[DataRequired(), Length(max=3)])
 
 
+class VoicemailAssignForm(FlaskForm):
+    """Take a voicemail, or (supervisors) give it to a colleague."""
+
+    assignee = SelectField("Assign to", choices=[], validators=[Optional()], validate_choice=False)
+
+
+class VoicemailDoneForm(FlaskForm):
+    """A voicemail dealt with, with a note for the customer history."""
+
+    note = TextAreaField("Note", validators=[Optional(), Length(max=MAX_NOTE)])
+
+
 class CallbackDoneForm(FlaskForm):
     """The outcome of a callback the agent made."""
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from callbacks.models import OPEN, CallbackRequest
 from ivr.desk.models import Task, User
+from ivr.desk.voicemails import open_count
 from ivr.models import Interaction, Order
 
 RECENT_CONTACTS = 5
@@ -59,6 +60,7 @@ def fingerprint(session: Session, user_id: int) -> tuple[Any, ...]:
         task.id if task else None,
         task.status if task else None,
         held,
+        open_count(session, user),  # a new voicemail is pushed to agents on duty
     )
 
 

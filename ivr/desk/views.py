@@ -54,6 +54,7 @@ from ivr.desk.service import run_dispatch
 from ivr.desk.settings import DeskSettings
 from ivr.desk.softphone import SDK, TOKEN_TTL, SoftphoneSettings, access_token
 from ivr.desk.users import check_credentials, check_totp, record_sign_in, sign_in_blocked
+from ivr.desk.voicemails import open_count
 from ivr.desk.wrapup import WrapupError, dispositions, record_wrapup
 
 bp = Blueprint("desk", __name__, url_prefix="/console", template_folder="templates", static_folder="static")
@@ -197,6 +198,7 @@ def home() -> ResponseReturnValue:
         callback_form=CallbackDoneForm(),
         take_form=EmptyForm(),
         softphone=SoftphoneSettings.from_config(current_app.config) is not None and SDK.exists(),
+        voicemails=open_count(get_session(), user),
     )
 
 
@@ -251,7 +253,10 @@ def events() -> ResponseReturnValue:
                             return
                         html = _call_panel(session, user)
                         state = render_template("desk/_state.html", user=user)
-                        yield _sse("desk", json.dumps({"call": html, "state": state}))
+                        voicemails = open_count(session, user)
+                        yield _sse(
+                            "desk", json.dumps({"call": html, "state": state, "voicemails": voicemails})
+                        )
                         last_sent = time.monotonic()
                 if time.monotonic() - last_sent > KEEPALIVE_SECONDS:
                     yield ": keep-alive\n\n"
