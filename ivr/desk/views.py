@@ -34,6 +34,7 @@ from callbacks.settings import Settings as CallbackSettings
 from ivr.db import after_commit, get_session, session_factory, unit_of_work
 from ivr.desk import auth, i18n, routing, telephony
 from ivr.desk import callbacks as desk_callbacks
+from ivr.desk.events import events_for
 from ivr.desk.forms import (
     CallbackDoneForm,
     CodeForm,
@@ -63,8 +64,6 @@ bp = Blueprint("desk", __name__, url_prefix="/console", template_folder="templat
 PENDING_SECONDS = 300
 #: A live stream ends after this long; the browser reconnects by itself (EventSource).
 STREAM_SECONDS = 55
-#: How often a stream looks for changes: well inside the 1 s from event to screen.
-POLL_SECONDS = 0.25
 #: Streams per process at once; each holds a worker thread (docs/desk.md).
 MAX_STREAMS = int(os.environ.get("IVR_DESK_MAX_STREAMS", "32"))
 _streams = threading.BoundedSemaphore(MAX_STREAMS)
@@ -236,6 +235,8 @@ def events() -> ResponseReturnValue:
         return Response("retry: 5000\n\n", status=503, mimetype="text/event-stream")
     app = current_app._get_current_object()  # type: ignore[attr-defined]
 
+    hub = events_for(session_factory(app).kw["bind"])
+
     def stream() -> Iterator[str]:
         _count_stream(1)
         try:
@@ -243,6 +244,7 @@ def events() -> ResponseReturnValue:
             seen: tuple[object, ...] | None = None
             started = time.monotonic()
             last_sent = started
+            version = hub.version(user_id)
             while time.monotonic() - started < STREAM_SECONDS:
                 with session_factory(app)() as session:
                     now_seen = fingerprint(session, user_id)
@@ -261,7 +263,8 @@ def events() -> ResponseReturnValue:
                 if time.monotonic() - last_sent > KEEPALIVE_SECONDS:
                     yield ": keep-alive\n\n"
                     last_sent = time.monotonic()
-                time.sleep(POLL_SECONDS)
+                # Pushed (PostgreSQL NOTIFY) or, without a listener, the next poll.
+                version = hub.wait(user_id, version, KEEPALIVE_SECONDS)
         finally:
             _count_stream(-1)
             _streams.release()
@@ -410,6 +413,33 @@ def callback_next() -> ResponseReturnValue:
         )
     if taken is None:
         flash(_("No callback is due right now."), "info")
+    return redirect(url_for("desk.home"))
+
+
+@bp.post("/callbacks/call")
+@auth.role_required("agent")
+def callback_call() -> ResponseReturnValue:
+    """Call the customer of the request the agent took, agent first, through the dialer."""
+    form = CallbackDoneForm()
+    if not form.validate_on_submit() or not (form.request.data or "").isdigit():
+        flash(_("The form had expired; please try again."), "error")
+        return redirect(url_for("desk.home"))
+    settings = CallbackSettings.from_config(current_app.config)
+    try:
+        with unit_of_work() as db:
+            user = db.get(User, cast(User, current_user).id, with_for_update=True, populate_existing=True)
+            if user is None:
+                abort(403)
+            started = desk_callbacks.call_now(
+                db, user, int(form.request.data or 0), current_app.config["CLOCK"](), settings.dial_lease
+            )
+            app = current_app._get_current_object()  # type: ignore[attr-defined]
+            base = telephony.public_url(current_app.config, "")
+            after_commit(db, lambda: desk_callbacks.place(app, started, base))
+    except CallbackError as exc:
+        flash(_(str(exc)), "error")
+        return redirect(url_for("desk.home"))
+    flash(_("Your phone rings first; then the customer is called."), "info")
     return redirect(url_for("desk.home"))
 
 
