@@ -32,18 +32,25 @@ def media(app) -> TwilioMedia:
     return adapter
 
 
-def _sign_in_available(page: Any) -> None:
-    page.goto("/console/")
-    page.get_by_label("E-Mail").fill("anna@shop.example")
-    page.get_by_label("Passwort").fill(PASSWORD)
-    page.get_by_role("button", name="Anmelden").click()
-    page.get_by_label("Wechseln zu").select_option("available")
-    page.get_by_role("button", name="Speichern").click()
-    playwright_api.expect(page.get_by_test_id("activity")).to_have_text("Verfügbar")
+def _sign_in_available(browser_page: Any) -> None:
+    browser_page.goto("/console/")
+    browser_page.get_by_label("E-Mail").fill("anna@shop.example")
+    browser_page.get_by_label("Passwort").fill(PASSWORD)
+    browser_page.get_by_role("button", name="Anmelden").click()
+    browser_page.get_by_label("Wechseln zu").select_option("available")
+    browser_page.get_by_role("button", name="Speichern").click()
+    playwright_api.expect(browser_page.get_by_test_id("activity")).to_have_text("Verfügbar")
 
 
 def test_a_new_voicemail_is_pushed_played_taken_and_done(
-    app, live_server, page, fake, media, create_user, phone, session
+    app,
+    live_server,  # noqa: F811  (the fixture imported above)
+    page,  # noqa: F811
+    fake,
+    media,
+    create_user,
+    phone,
+    session,
 ):
     expect = playwright_api.expect
     create_user(skills=("service",), phone="+4930123456")
@@ -84,7 +91,14 @@ def test_a_new_voicemail_is_pushed_played_taken_and_done(
 
 
 def test_callback_from_the_desk_rings_the_agent_first_and_the_outcome_is_recorded(
-    app, live_server, page, fake, create_user, phone, twilio_post, session
+    app,
+    live_server,  # noqa: F811  (the fixture imported above)
+    page,  # noqa: F811
+    fake,
+    create_user,
+    phone,
+    twilio_post,
+    session,
 ):
     expect = playwright_api.expect
     app.config["CALLBACK_CALLER_ID"] = "+4930555000"
