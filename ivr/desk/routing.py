@@ -294,7 +294,11 @@ def transfer(
         status="waiting",
         arrived_at=task.arrived_at,
         offers=0,
-        context={**carried, "transferred_from": task.id},
+        context={
+            **carried,
+            "transferred_from": task.id,
+            "transferred_by": agents[user_id].name if user_id in agents else None,
+        },
     )
     session.add(new)
     session.flush()
@@ -319,7 +323,14 @@ def transfer(
 
 
 #: Context of one leg (its hold and outcome), not carried to the next task of a transfer.
-LEG_KEYS = ("disposition", "on_hold_since", "held_seconds", "conference_sid", "transferred_from")
+LEG_KEYS = (
+    "disposition",
+    "on_hold_since",
+    "held_seconds",
+    "conference_sid",
+    "transferred_from",
+    "transferred_by",
+)
 
 
 def connected_task(session: Session, user_id: int, task_id: int) -> Task:

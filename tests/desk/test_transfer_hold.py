@@ -75,6 +75,7 @@ def test_transfer_to_another_queue_keeps_the_callers_place_and_context(
     assert urlparse(fake.updates[-1][1]["Url"]).path == "/desk/twilio/caller"
     ben_page = agents["ben"]["browser"].get("/console/").get_data(as_text=True)
     assert 'data-testid="caller-number"' in ben_page and "call-connected" in ben_page
+    assert 'data-testid="transferred-by">Anna<' in ben_page
 
     # Anna's wrap-up suggests "transferred" and lands in the history.
     page = anna["browser"].get("/console/").get_data(as_text=True)
