@@ -142,8 +142,11 @@ def assign(session: Session, user: User, voicemail_id: int, assignee_id: int, no
         raise VoicemailError("This voicemail is not in your queues.")
     if voicemail.status == "done":
         raise VoicemailError("This voicemail has been dealt with already.")
-    if assignee_id != user.id and not user.has_role("supervisor"):
-        raise VoicemailError("Only supervisors can give a voicemail to someone else.")
+    if not user.has_role("supervisor"):
+        if assignee_id != user.id:
+            raise VoicemailError("Only supervisors can give a voicemail to someone else.")
+        if voicemail.assigned_to not in (None, user.id):
+            raise VoicemailError("This voicemail is a colleague's.")
     assignee = session.get(User, assignee_id)
     if assignee is None or assignee.disabled:
         raise VoicemailError("Choose an active colleague.")

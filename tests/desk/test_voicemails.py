@@ -121,7 +121,7 @@ def test_agents_of_other_queues_neither_see_nor_play_it(
 def test_take_and_done_land_in_the_history_and_done_stays_done(app, phone, fake, create_user, session, media):
     from tests.desk.conftest import sign_in
 
-    create_user("anna@shop.example", skills=("service",))
+    anna_user = create_user("anna@shop.example", skills=("service",))
     create_user("carla@shop.example", name="Carla", skills=("service",))
     _leave_voicemail(phone)
     voicemail_id = session.scalar(select(Voicemail.id))
@@ -133,9 +133,12 @@ def test_take_and_done_land_in_the_history_and_done_stays_done(app, phone, fake,
     post_form(anna, f"/console/voicemails/{voicemail_id}/assign", {}, page=page)
     session.rollback()
     taken = session.get(Voicemail, voicemail_id)
-    assert taken.status == "assigned" and taken.assigned_to is not None
+    assert taken.status == "assigned" and taken.assigned_to == anna_user["id"]
 
-    # Carla cannot close Anna's voicemail; Anna can, once.
+    # Carla can neither take nor close Anna's voicemail; Anna can close it, once.
+    post_form(carla, f"/console/voicemails/{voicemail_id}/assign", {}, page=page)
+    session.rollback()
+    assert session.get(Voicemail, voicemail_id).assigned_to == anna_user["id"]
     refused = post_form(carla, f"/console/voicemails/{voicemail_id}/done", {"note": "x"}, page=page)
     assert "eine Kollegin" in carla.get(refused.headers["Location"]).get_data(as_text=True)
     post_form(anna, f"/console/voicemails/{voicemail_id}/done", {"note": "zurückgerufen"}, page=page)
