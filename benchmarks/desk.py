@@ -57,7 +57,8 @@ TOKEN = "benchmark-token-0123456789abcdef"
 PASSWORD = "benchmark password 0123"
 #: A Tuesday, 10:00 in Berlin: the hotline is staffed.
 OPEN_HOURS = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
-SCRATCH = "ivr_bench_desk"
+#: Per run, so that two engineers' runs on one server never drop each other's database.
+SCRATCH = os.environ.get("IVR_BENCH_SCRATCH") or f"ivr_bench_desk_{os.getpid()}"
 USER_AGENT = "hotline-desk-benchmark"
 QUEUES = ("service", "returns")
 LANGUAGES = ("de", "en")

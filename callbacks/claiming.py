@@ -10,9 +10,11 @@ from sqlalchemy.orm import Session
 
 from callbacks.models import CLAIMED, DIALING, QUEUED, CallbackRequest
 from callbacks.queue import NotFound
+from ivr.desk.models import AgentActivity, User
 from ivr.flows.steps import Event
 from ivr.history import log_events
 from ivr.models import Interaction, InteractionEvent
+from ivr.models._types import utcnow
 from ivr.models.agent import Agent
 
 #: When no agent is free, look again after this long.
@@ -87,9 +89,16 @@ class DialPlan:
 
 
 def start_attempt(
-    session: Session, request_id: int, worker: str, now: datetime, dial_lease: timedelta
+    session: Session,
+    request_id: int,
+    worker: str,
+    now: datetime,
+    dial_lease: timedelta,
+    agent_id: int | None = None,
 ) -> DialPlan | str:
     """Move our claim to ``dialing`` with a reserved agent; else "lost" or "no_agent".
+
+    ``agent_id``: this agent only (a console user who clicked "call now"), not the longest idle.
 
     Runs once per dial on every worker, so it works in plain statements with RETURNING rather
     than loading and flushing ORM objects: fewer round trips and far less CPU per dial.
@@ -104,7 +113,7 @@ def start_attempt(
     if moved is None:  # our lease ran out and another worker has it (or it was cancelled)
         return "lost"
     attempt, customer_id, phone, intent, language, reason = moved
-    agent = _reserve_agent(session, request_id, now)
+    agent = _reserve_agent(session, request_id, now, agent_id)
     if agent is None:
         session.execute(
             update(CR)
@@ -155,24 +164,70 @@ def start_attempt(
     return DialPlan(request_id, int(attempt), agent_phone, agent_name)
 
 
-def _reserve_agent(session: Session, request_id: int, now: datetime) -> tuple[int, str, str] | None:
-    """Atomically take the free agent who has waited longest for a call: (id, phone, name)."""
+def _reserve_agent(
+    session: Session, request_id: int, now: datetime, only: int | None = None
+) -> tuple[int, str, str] | None:
+    """Atomically take the free agent who has waited longest for a call: (id, phone, name).
+
+    A console user's profile is free only while they are available on the desk (or, for their
+    own "call now", not on another call); they are then busy on the desk too, so routing
+    offers them no inbound caller.
+    """
+    on_desk = select(User.id).where(User.activity == "available", User.disabled.is_(False))
+    if only is not None:
+        on_desk = select(User.id).where(
+            User.activity.in_(("available", "break", "offline")), User.disabled.is_(False)
+        )
     pick = (
         select(Agent.id)
-        .where(Agent.active.is_(True), Agent.busy_request_id.is_(None))
+        .where(
+            Agent.active.is_(True),
+            Agent.busy_request_id.is_(None),
+            or_(Agent.user_id.is_(None), Agent.user_id.in_(on_desk)),
+        )
         .order_by(Agent.last_call_at.is_not(None), Agent.last_call_at, Agent.id)
         .limit(1)
     )
+    if only is not None:
+        pick = pick.where(Agent.id == only)
     if session.get_bind().dialect.name == "postgresql":
         pick = pick.with_for_update(skip_locked=True)
     row = session.execute(
         update(Agent)
         .where(Agent.id == pick.scalar_subquery(), Agent.busy_request_id.is_(None))
         .values(busy_request_id=request_id, busy_since=now, last_call_at=now)
-        .returning(Agent.id, Agent.phone, Agent.name),
+        .returning(Agent.id, Agent.phone, Agent.name, Agent.user_id),
         execution_options={"synchronize_session": False},
     ).one_or_none()
-    return (row[0], row[1], row[2]) if row is not None else None
+    if row is None:
+        return None
+    if row[3] is not None and not _desk_busy(session, row[3], now, only is not None):
+        # Routing offered them a caller meanwhile (its row lock came first): not free after all.
+        session.execute(
+            update(Agent).where(Agent.id == row[0]).values(busy_request_id=None, busy_since=None),
+            execution_options={"synchronize_session": False},
+        )
+        return None
+    return (row[0], row[1], row[2])
+
+
+#: The desk state reason of a console user on a callback (so the dialer frees only those).
+ON_CALLBACK = "callback"
+
+
+def _desk_busy(session: Session, user_id: int, now: datetime, own_choice: bool) -> bool:
+    """Set the console user busy if they are still free; a conditional update, exactly once."""
+    free = ("available", "break", "offline") if own_choice else ("available",)
+    moved = session.execute(
+        update(User)
+        .where(User.id == user_id, User.activity.in_(free), User.disabled.is_(False))
+        .values(activity="busy", activity_reason=ON_CALLBACK, activity_since=now, activity_until=None),
+        execution_options={"synchronize_session": False},
+    )
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    session.add(AgentActivity(user_id=user_id, activity="busy", reason=ON_CALLBACK, at=now))
+    return True
 
 
 def record_dialed(session: Session, request_id: int, attempt: int, call_sid: str) -> None:
@@ -213,16 +268,28 @@ def dial_failed(session: Session, request_id: int, attempt: int, error: str, ret
     session.flush()
 
 
-def free_agent(session: Session, request: CallbackRequest) -> None:
-    """The agent of this request's attempt is free again."""
+def free_agent(session: Session, request: CallbackRequest, now: datetime | None = None) -> None:
+    """The agent of this request's attempt is free again (on the desk too, if they are a user)."""
     if request.agent_id is None:
         return
-    session.execute(
+    freed = session.execute(
         update(Agent)
         .where(Agent.id == request.agent_id, Agent.busy_request_id == request.id)
-        .values(busy_request_id=None, busy_since=None),
+        .values(busy_request_id=None, busy_since=None)
+        .returning(Agent.user_id),
+        execution_options={"synchronize_session": False},
+    ).one_or_none()
+    if freed is None or freed[0] is None:
+        return
+    when = now or utcnow()
+    back = session.execute(
+        update(User)
+        .where(User.id == freed[0], User.activity == "busy", User.activity_reason == ON_CALLBACK)
+        .values(activity="available", activity_reason=None, activity_since=when),
         execution_options={"synchronize_session": False},
     )
+    if back.rowcount == 1:  # type: ignore[attr-defined]
+        session.add(AgentActivity(user_id=freed[0], activity="available", at=when))
 
 
 def stale_dials(session: Session, now: datetime, limit: int = 50) -> list[tuple[int, int, str | None]]:
@@ -248,7 +315,7 @@ def requeue_lost_dial(session: Session, request_id: int, attempt: int, now: date
         or request.lease_until >= now
     ):
         return False
-    free_agent(session, request)
+    free_agent(session, request, now)
     request.status, request.attempts = QUEUED, request.attempts - 1
     request.claimed_by = request.lease_until = None
     request.next_attempt_at = now

@@ -99,7 +99,7 @@ def agent_call_ended(
     interaction = session.get(Interaction, request.interaction_id) if request.interaction_id else None
     if interaction is not None and interaction.ended_at is not None:
         return "duplicate"
-    free_agent(session, request)
+    free_agent(session, request, now)
     if interaction is not None:
         interaction.call_sid = interaction.call_sid or call_sid
         interaction.status, interaction.duration, interaction.ended_at = status, duration, now

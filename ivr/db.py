@@ -266,16 +266,16 @@ def _writer_lock(engine: Engine) -> Iterator[None]:
     Threads queue on an in-process lock; its holder then takes an exclusive ``flock`` on a file
     beside the database, tried again within a millisecond or two, so several gunicorn processes
     hand the write lock on without SQLite's busy handler (which sleeps in steps up to 100 ms).
-    Both waits end at the lock timeout.
+    The in-process wait ends at the lock timeout; the wait for other processes (workers, CLI
+    commands) at the SQLite busy timeout, as SQLite's own busy handler did before.
     """
     limits = _TIMEOUTS.get(engine) or Timeouts()
-    deadline = time.monotonic() + limits.lock
     if not _SQLITE_WRITER.acquire(timeout=limits.lock):
         raise DatabaseBusy("SQLite write lock not free in time")
     try:
         fd = _lock_file(engine)
         if fd is not None:
-            _flock_until(fd, deadline)
+            _flock_until(fd, time.monotonic() + limits.sqlite_busy)
         try:
             yield
         finally:

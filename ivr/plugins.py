@@ -16,6 +16,7 @@ from ivr.desk import api as desk_api
 from ivr.desk import flows_views as desk_flows_views
 from ivr.desk import twilio_views as desk_twilio_views
 from ivr.desk import views as desk_views
+from ivr.desk import voicemail_views as desk_voicemail_views
 from ivr.insights import alarms_views
 from ivr.insights import api as insights_api
 from ivr.insights import console as insights_console
@@ -53,4 +54,5 @@ def blueprints() -> list[Blueprint]:
     found.append(insights_console.bp)
     found.append(insights_metrics.bp)
     found.append(alarms_views.bp)
+    found.append(desk_voicemail_views.bp)
     return found

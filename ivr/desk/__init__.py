@@ -6,6 +6,8 @@ console, ``twilio_views.bp`` the webhooks of the agent's call leg.
 
 from ivr.desk import models  # noqa: F401  (registers the tables)
 from ivr.desk.service import build_routing
+from ivr.desk.voicemails import build_voicemails
 from ivr.services import register_service
 
 register_service("routing", build_routing)
+register_service("voicemails", build_voicemails)

@@ -50,6 +50,32 @@ class CustomerSearchForm(FlaskForm):
     query = StringField("Search", validators=[DataRequired(), Length(min=2, max=320)])
 
 
+class TransferForm(FlaskForm):
+    """Hand the call on: ``queue:<name>`` or ``agent:<id>`` (choices from the current desk)."""
+
+    task = HiddenField("Task", validators=[DataRequired(), Length(max=20)])
+    target = SelectField("Transfer to", choices=[], validate_choice=False)
+
+
+class HoldForm(FlaskForm):
+    """Put the caller on hold (``on``) or take them back (``off``)."""
+
+    task = HiddenField("Task", validators=[DataRequired(), Length(max=20)])
+    hold = HiddenField("Hold", validators=[DataRequired(), Length(max=3)])
+
+
+class VoicemailAssignForm(FlaskForm):
+    """Take a voicemail, or (supervisors) give it to a colleague."""
+
+    assignee = SelectField("Assign to", choices=[], validators=[Optional()], validate_choice=False)
+
+
+class VoicemailDoneForm(FlaskForm):
+    """A voicemail dealt with, with a note for the customer history."""
+
+    note = TextAreaField("Note", validators=[Optional(), Length(max=MAX_NOTE)])
+
+
 class CallbackDoneForm(FlaskForm):
     """The outcome of a callback the agent made."""
 

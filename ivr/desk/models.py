@@ -115,7 +115,8 @@ class Task(Base):
     __tablename__ = "tasks"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    #: The caller's call; a transferred call has one task per leg (queue or agent) it went through.
+    call_sid: Mapped[str] = mapped_column(String(64), index=True)
     interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"))
     queue: Mapped[str] = mapped_column(String(50))
     language: Mapped[str] = mapped_column(String(5))
@@ -134,6 +135,32 @@ class Task(Base):
     context: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
 
 
+#: Voicemail states: new (nobody has it), assigned to an agent, done.
+VOICEMAIL_STATES = ("new", "assigned", "done")
+
+
+class Voicemail(Base):
+    """A message a caller left in the IVR; the recording stays at Twilio and is fetched by us."""
+
+    __tablename__ = "voicemails"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(64))
+    interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"))
+    #: The queue whose agents see it (the node's ``queue:``, else the queue the caller waited in).
+    queue: Mapped[str | None] = mapped_column(String(50))
+    language: Mapped[str] = mapped_column(String(5), default="de")
+    #: Twilio's recording URL: only ever fetched server-side, never sent to a browser.
+    recording_url: Mapped[str] = mapped_column(String(500))
+    duration: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="new")
+    assigned_to: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    done_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+Index("ix_voicemails_status", Voicemail.status, Voicemail.queue, Voicemail.created_at)
 Index("ix_tasks_routing", Task.status, Task.queue, Task.priority, Task.arrived_at)
 # An agent's current call and, in wrap-up, their last one: looked up by every open console
 # stream four times a second, so it must not scan the whole task history (benchmarks/desk.py).

@@ -39,3 +39,21 @@ def queue_overview(session: Session, now: datetime, default_handle: int) -> list
             }
         )
     return overview
+
+
+def known_queues(session: Session) -> list[str]:
+    """Queues a call can be transferred to: those some enabled agent serves."""
+    agents = session.scalars(select(User.skills).where(User.disabled.is_(False), User.role == "agent")).all()
+    return sorted({skill for skills in agents for skill in skills})
+
+
+def free_colleagues(session: Session, user_id: int) -> list[User]:
+    """Agents a call can be handed to right now (available, not the agent themself)."""
+    return list(
+        session.scalars(
+            select(User)
+            .where(User.activity == "available", User.disabled.is_(False), User.id != user_id)
+            .order_by(User.name)
+            .limit(50)
+        )
+    )

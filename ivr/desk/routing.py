@@ -70,12 +70,12 @@ def enqueue(
 ) -> Task:
     """Put the caller in ``queue``; a retried webhook or a second transfer reuses the task."""
     task = lock_task(session, Task.call_sid == call_sid)
-    if task is None:
+    if task is not None and task.status in QUEUED and task.queue == queue:
+        return task
+    if task is None or task.status not in QUEUED:  # a new call, or queued again after a conversation
         task = Task(call_sid=call_sid, interaction_id=interaction_id, arrived_at=now, offers=0)
         session.add(task)
-    elif task.status in QUEUED and task.queue == queue:
-        return task
-    else:  # transferred to another queue, or back in a queue after a failed connection
+    else:  # moved to another queue before anyone answered
         task.arrived_at = now
     task.queue, task.language, task.priority = queue, language, priority
     task.status, task.offered_to, task.offered_at, task.agent_call_sid = "waiting", None, None, None
@@ -232,12 +232,145 @@ def agent_call_ended(
         return offer_failed(session, task.id, status, now)
     if task.status == "connected":
         task.status, task.ended_at, task.end_reason = "completed", now, "completed"
+        _end_hold(session, task, now)
         agent = _locked_user(session, task.offered_to)
         if agent is not None and agent.activity == "busy":
             set_activity(session, agent, "wrapup", now=now)
             agent.activity_until = now + wrapup
         _log(session, task, "agent_call_ended", talk=_seconds(now - (task.connected_at or now)))
     return None
+
+
+class TransferError(Exception):
+    """A transfer or hold that cannot be done (message is for the agent)."""
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """Move the caller out of the conference into the new task's queue; ring ``offer`` if any."""
+
+    caller_sid: str
+    task_id: int
+    offer: Offer | None
+
+
+def transfer(
+    session: Session,
+    user_id: int,
+    task_id: int,
+    now: datetime,
+    wrapup: timedelta,
+    queue: str | None = None,
+    to_agent: int | None = None,
+) -> Transfer:
+    """Hand the agent's caller on to a queue or a free colleague (a blind transfer, as Flex does).
+
+    The conversation's task ends as ``transferred`` and a new task carries the caller on with
+    their context, priority and original arrival time (so they keep their place in line). A
+    colleague must be free: they are offered the call at once, and if they do not answer the
+    caller waits in the queue like any other. The transferring agent goes to wrap-up.
+    """
+    task = lock_task(session, Task.id == task_id)
+    if task is None or task.offered_to != user_id or task.status != "connected":
+        raise TransferError("This call is not yours to transfer.")
+    # Two agents' rows, locked in id order so crossing transfers cannot deadlock.
+    agents = {
+        u.id: u
+        for u in session.scalars(
+            _locked(select(User).where(User.id.in_({user_id, to_agent or user_id})).order_by(User.id))
+        )
+    }
+    target = agents.get(to_agent) if to_agent is not None else None
+    if to_agent is not None and (
+        target is None or to_agent == user_id or target.disabled or target.activity != "available"
+    ):
+        raise TransferError("That colleague is not free right now.")
+    destination = queue or task.queue
+    _end_hold(session, task, now)
+    task.status, task.ended_at, task.end_reason = "completed", now, "transferred"
+    carried = {k: v for k, v in task.context.items() if k not in LEG_KEYS}
+    new = Task(
+        call_sid=task.call_sid,
+        interaction_id=task.interaction_id,
+        queue=destination,
+        language=task.language,
+        priority=task.priority,
+        status="waiting",
+        arrived_at=task.arrived_at,
+        offers=0,
+        context={
+            **carried,
+            "transferred_from": task.id,
+            "transferred_by": agents[user_id].name if user_id in agents else None,
+        },
+    )
+    session.add(new)
+    session.flush()
+    _log(
+        session,
+        task,
+        "transferred",
+        agent=agents[user_id].name if user_id in agents else None,
+        agent_id=user_id,
+        to_queue=destination,
+        to_agent=target.name if target else None,
+        to_task=new.id,
+        talk=_seconds(now - (task.connected_at or now)),
+        held=int(task.context.get("held_seconds", 0)),
+    )
+    agent = agents.get(user_id)
+    if agent is not None and agent.activity == "busy":
+        set_activity(session, agent, "wrapup", now=now)
+        agent.activity_until = now + wrapup
+    offer = _offer(session, new, target, now) if target is not None else None
+    return Transfer(task.call_sid, new.id, offer)
+
+
+#: Context of one leg (its hold and outcome), not carried to the next task of a transfer.
+LEG_KEYS = (
+    "disposition",
+    "on_hold_since",
+    "held_seconds",
+    "conference_sid",
+    "transferred_from",
+    "transferred_by",
+)
+
+
+def connected_task(session: Session, user_id: int, task_id: int) -> Task:
+    """The agent's conversation, locked; a TransferError when it is not theirs or not going on."""
+    task = lock_task(session, Task.id == task_id)
+    if task is None or task.offered_to != user_id or task.status != "connected":
+        raise TransferError("This call is not yours to put on hold.")
+    return task
+
+
+def set_hold(session: Session, task: Task, on_hold: bool, now: datetime) -> bool:
+    """Record that the caller is on hold or back (False when nothing changed).
+
+    Hold time is kept apart from talk time (``held_seconds``) and each change is an event
+    with its time, so AHT = talk + hold + wrap-up can be computed from the history.
+    """
+    held = task.context.get("on_hold_since") is not None
+    if held == on_hold:
+        return False
+    if on_hold:
+        task.context = {**task.context, "on_hold_since": now.isoformat()}
+        _log(session, task, "hold", agent_id=task.offered_to)
+    else:
+        _end_hold(session, task, now)
+    return True
+
+
+def _end_hold(session: Session, task: Task, now: datetime) -> None:
+    since = task.context.get("on_hold_since")
+    if since is None:
+        return
+    seconds = _seconds(now - datetime.fromisoformat(since))
+    context = {k: v for k, v in task.context.items() if k != "on_hold_since"}
+    context["held_seconds"] = int(context.get("held_seconds", 0)) + seconds
+    task.context = context
+    _log(session, task, "unhold", agent_id=task.offered_to, held=seconds)
 
 
 def end_wrapups(session: Session, now: datetime) -> int:
@@ -286,7 +419,10 @@ def lock_task(session: Session, where: ColumnElement[bool]) -> Task | None:
     Call webhooks hold the call and its interaction before a node reaches the task; taking
     them in the same order here means the agent's webhooks and routing never deadlock with them.
     """
-    found = session.execute(select(Task.id, Task.interaction_id).where(where)).first()
+    # A transferred call has a task per leg: the newest is the one that is still going on.
+    found = session.execute(
+        select(Task.id, Task.interaction_id).where(where).order_by(Task.id.desc()).limit(1)
+    ).first()
     if found is None:
         return None
     if found.interaction_id is not None:
@@ -333,7 +469,7 @@ class Standing:
 
 def standing(session: Session, call_sid: str, now: datetime, default_handle: int) -> Standing | None:
     """The caller's place in our routing order, the agents who could take them, the expected wait."""
-    task = session.scalar(select(Task).where(Task.call_sid == call_sid))
+    task = session.scalar(select(Task).where(Task.call_sid == call_sid).order_by(Task.id.desc()).limit(1))
     if task is None or task.status not in QUEUED:
         return None
     ahead = session.scalar(

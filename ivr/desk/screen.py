@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from callbacks.models import OPEN, CallbackRequest
 from ivr.desk.models import Task, User
+from ivr.desk.voicemails import open_count
 from ivr.models import Interaction, Order
 
 #: Earlier contacts on any channel (calls, e-mails, chats, tickets, shop messages).
@@ -54,7 +55,15 @@ def fingerprint(session: Session, user_id: int) -> tuple[Any, ...]:
     if user is None:
         return ("gone",)
     task = current_task(session, user)
-    return (user.activity, user.activity_since, task.id if task else None, task.status if task else None)
+    held = task is not None and task.context.get("on_hold_since") is not None
+    return (
+        user.activity,
+        user.activity_since,
+        task.id if task else None,
+        task.status if task else None,
+        held,
+        open_count(session, user),  # a new voicemail is pushed to agents on duty
+    )
 
 
 def call_screen(session: Session, task: Task) -> CallScreen:

@@ -21,6 +21,8 @@ class DeskSettings:
     urgent_intents: tuple[str, ...] = ("complaint", "delivery_issue", "warranty_defect")
     #: A caller who called within this time before is served first (priority +1).
     repeat_window: timedelta = timedelta(hours=24)
+    #: Music a caller on hold hears (an MP3/WAV URL Twilio can fetch); none: a note and quiet.
+    hold_music_url: str | None = None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> DeskSettings:
@@ -35,4 +37,5 @@ class DeskSettings:
         return cls(
             ring_seconds=int(get("RING_SECONDS", cls.ring_seconds)),
             wrapup=timedelta(seconds=int(get("WRAPUP_SECONDS", int(cls.wrapup.total_seconds())))),
+            hold_music_url=get("HOLD_MUSIC_URL", None) or None,
         )

@@ -28,6 +28,13 @@ log = logging.getLogger(__name__)
 AGENT_ANSWER_PATH = "/desk/twilio/agent"
 AGENT_STATUS_PATH = "/desk/twilio/agent/status"
 CALLER_CONNECT_PATH = "/desk/twilio/caller"
+CALLER_TRANSFER_PATH = "/desk/twilio/transfer"
+HOLD_MUSIC_PATH = "/desk/twilio/hold"
+
+
+def conference_name(task_id: int) -> str:
+    """The conference in which a task's caller and agent talk."""
+    return f"task-{task_id}"
 
 
 def public_url(config: Mapping[str, Any], path: str, **query: Any) -> str:
@@ -105,3 +112,47 @@ def release_agent(client: Client, release: routing.Release) -> None:
         client.calls(release.agent_call_sid).update(status="canceled")
     except (TwilioException, OSError) as exc:  # it may have ended by itself meanwhile
         log.info("could not cancel agent call: %s", exc)
+
+
+def transfer_caller(
+    sessions: sessionmaker[Session], config: Mapping[str, Any], transfer: routing.Transfer
+) -> None:
+    """Move the caller from the conference into the queue of their new task, then route.
+
+    Leaving the conference ends it (``endConferenceOnExit``), which hangs up the first agent.
+    A caller who has gone meanwhile leaves the new queue.
+    """
+    try:
+        rest_client(config).calls(transfer.caller_sid).update(
+            url=public_url(config, CALLER_TRANSFER_PATH, task=transfer.task_id), method="POST"
+        )
+    except (TwilioException, OSError) as exc:
+        log.warning("could not transfer the caller of task %s: %s", transfer.task_id, exc)
+        with sessions() as session, transaction(session):
+            release = routing.leave(session, transfer.caller_sid, "caller gone", config["CLOCK"]())
+        if release is not None:
+            release_agent(rest_client(config), release)
+        return
+    settings = DeskSettings.from_config(config)
+    if transfer.offer is not None:
+        ring_agent(sessions, config, rest_client(config), transfer.offer, settings)
+    else:
+        dispatch(sessions, config, config["CLOCK"]())
+
+
+def hold_caller(config: Mapping[str, Any], task_id: int, caller_sid: str, on_hold: bool) -> bool:
+    """Put the caller's conference leg on hold (with our hold music) or take them back."""
+    client = rest_client(config)
+    try:
+        found = client.conferences.list(friendly_name=conference_name(task_id), status="in-progress", limit=1)
+        if not found:
+            return False
+        participant = client.conferences(str(found[0].sid)).participants(caller_sid)
+        if on_hold:
+            participant.update(hold=True, hold_url=public_url(config, HOLD_MUSIC_PATH), hold_method="POST")
+        else:
+            participant.update(hold=False)
+    except (TwilioException, OSError) as exc:
+        log.warning("could not change hold of task %s: %s", task_id, exc)
+        return False
+    return True

@@ -28,8 +28,16 @@ WHISPER = {
 }
 
 
-def _conference(task_id: int) -> str:
-    return f"task-{task_id}"
+_conference = telephony.conference_name
+
+TRANSFERRING = {
+    "de": "Einen Moment bitte, ich verbinde Sie weiter.",
+    "en": "One moment please, I am transferring your call.",
+}
+HOLD = {
+    "de": "Bitte bleiben Sie dran, es geht gleich weiter.",
+    "en": "Please hold the line, we will be right back with you.",
+}
 
 
 def _dispatch_after_commit() -> None:
@@ -134,3 +142,45 @@ def agent_call_status() -> str:
         )
         _dispatch_after_commit()
     return "<Response/>"
+
+
+@bp.post("/transfer")
+@twilio_webhook
+def caller_transferred() -> str:
+    """The caller, taken out of the conference, waits in the queue of their new task."""
+    task_id = _int(request.args.get("task"))
+    with unit_of_work() as session:
+        task = session.get(Task, task_id) if task_id is not None else None
+        call = session.scalar(select(Call).where(Call.call_sid == request.form.get("CallSid", "")))
+        if (
+            task is None
+            or call is None
+            or task.call_sid != call.call_sid
+            or task.status not in routing.QUEUED
+        ):
+            return '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>'
+        action = external_url("twilio.step", n=call.step, lang=call.language)
+        language, queue = call.language, task.queue
+    response = VoiceResponse()
+    voices().say(response, Prompt(lang=language, text=TRANSFERRING.get(language, TRANSFERRING["de"])))
+    wait_url = current_app.config.get("QUEUE_WAIT_URL")
+    response.enqueue(
+        queue, action=action, method="POST", wait_url=wait_url, wait_url_method="POST" if wait_url else None
+    )
+    return str(response)
+
+
+@bp.post("/hold")
+@twilio_webhook
+def hold_music() -> str:
+    """What a caller on hold hears: a short note in both languages, then music (or quiet)."""
+    response = VoiceResponse()
+    voices().say(response, Prompt(lang="de", text=HOLD["de"]))
+    voices().say(response, Prompt(lang="en", text=HOLD["en"]))
+    music = DeskSettings.from_config(current_app.config).hold_music_url
+    if music:
+        response.play(music, loop=0)
+    else:
+        response.pause(length=30)
+        response.redirect(external_url("desk_twilio.hold_music"), method="POST")
+    return str(response)

@@ -9,9 +9,10 @@ from datetime import datetime, timedelta
 
 import pyotp
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ivr.desk.callbacks import agent_profile
 from ivr.desk.models import ROLES, SignInAttempt, User
 from ivr.models._types import utcnow
 
@@ -78,6 +79,7 @@ def add_user(session: Session, new: NewUser, password: str) -> User:
     )
     session.add(user)
     session.flush()
+    agent_profile(session, user)  # the dialer's profile of this user, one source of truth
     return user
 
 
@@ -98,6 +100,9 @@ def disable_user(user: User) -> None:
     user.disabled = True
     user.session_epoch += 1
     user.activity, user.activity_reason, user.activity_since = "offline", None, utcnow()
+    session = object_session(user)
+    if session is not None:
+        agent_profile(session, user)  # the dialer no longer rings them either
 
 
 def provisioning_uri(user: User) -> str:

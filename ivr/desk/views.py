@@ -32,17 +32,30 @@ from sqlalchemy.orm import Session
 from callbacks.queue import CallbackError, list_queue
 from callbacks.settings import Settings as CallbackSettings
 from ivr.db import after_commit, get_session, session_factory, unit_of_work
-from ivr.desk import auth, i18n
+from ivr.desk import auth, i18n, routing, telephony
 from ivr.desk import callbacks as desk_callbacks
-from ivr.desk.forms import CallbackDoneForm, CodeForm, EmptyForm, PresenceForm, SignInForm, WrapupForm
+from ivr.desk.events import POLL_SECONDS, events_for
+from ivr.desk.forms import (
+    CallbackDoneForm,
+    CodeForm,
+    EmptyForm,
+    HoldForm,
+    PresenceForm,
+    SignInForm,
+    TransferForm,
+    WrapupForm,
+)
 from ivr.desk.i18n import gettext as _
 from ivr.desk.models import Task, User
 from ivr.desk.presence import PresenceError, choose_activity
+from ivr.desk.queues import free_colleagues, known_queues
 from ivr.desk.routing import client_identity, lock_task
 from ivr.desk.screen import call_screen, current_task, fingerprint
 from ivr.desk.service import run_dispatch
+from ivr.desk.settings import DeskSettings
 from ivr.desk.softphone import SDK, TOKEN_TTL, SoftphoneSettings, access_token
 from ivr.desk.users import check_credentials, check_totp, record_sign_in, sign_in_blocked
+from ivr.desk.voicemails import open_count
 from ivr.desk.wrapup import WrapupError, dispositions, record_wrapup
 
 bp = Blueprint("desk", __name__, url_prefix="/console", template_folder="templates", static_folder="static")
@@ -51,8 +64,6 @@ bp = Blueprint("desk", __name__, url_prefix="/console", template_folder="templat
 PENDING_SECONDS = 300
 #: A live stream ends after this long; the browser reconnects by itself (EventSource).
 STREAM_SECONDS = 55
-#: How often a stream looks for changes: well inside the 1 s from event to screen.
-POLL_SECONDS = 0.25
 #: Streams per process at once; each holds a worker thread (docs/desk.md).
 MAX_STREAMS = int(os.environ.get("IVR_DESK_MAX_STREAMS", "32"))
 _streams = threading.BoundedSemaphore(MAX_STREAMS)
@@ -186,6 +197,7 @@ def home() -> ResponseReturnValue:
         callback_form=CallbackDoneForm(),
         take_form=EmptyForm(),
         softphone=SoftphoneSettings.from_config(current_app.config) is not None and SDK.exists(),
+        voicemails=open_count(get_session(), user),
     )
 
 
@@ -196,7 +208,22 @@ def _call_panel(session: Session, user: User) -> str:
         return render_template("desk/_call.html", screen=None, user=user)
     form = WrapupForm(task=str(task.id))
     form.disposition.choices = list(dispositions(current_app.config))
-    return render_template("desk/_call.html", screen=call_screen(session, task), user=user, wrapup=form)
+    transfer = hold = None
+    if task.status == "connected":
+        transfer = TransferForm(task=str(task.id))
+        transfer.target.choices = [(f"queue:{q}", q) for q in known_queues(session)] + [
+            (f"agent:{u.id}", u.name) for u in free_colleagues(session, user.id)
+        ]
+        held = task.context.get("on_hold_since") is not None
+        hold = HoldForm(task=str(task.id), hold="off" if held else "on")
+    return render_template(
+        "desk/_call.html",
+        screen=call_screen(session, task),
+        user=user,
+        wrapup=form,
+        transfer=transfer,
+        hold=hold,
+    )
 
 
 @bp.get("/events")
@@ -211,21 +238,29 @@ def events() -> ResponseReturnValue:
             return None
         html = _call_panel(session, user)
         state = render_template("desk/_state.html", user=user)
-        return json.dumps({"call": html, "state": state})
+        voicemails = open_count(session, user)
+        return json.dumps({"call": html, "state": state, "voicemails": voicemails})
 
-    return live_stream("desk", lambda session: fingerprint(session, user_id), render)
+    return live_stream("desk", lambda session: fingerprint(session, user_id), render, user_id)
 
 
 def live_stream(
-    event: str, look: Callable[[Session], object], render: Callable[[Session], str | None]
+    event: str,
+    look: Callable[[Session], object],
+    render: Callable[[Session], str | None],
+    user_id: int | None = None,
 ) -> ResponseReturnValue:
     """A bounded server-sent event stream: ``render`` is pushed whenever ``look`` changes.
 
     ``look`` must be cheap (it runs four times a second); ``render`` returning None ends the stream.
+    With ``user_id`` the stream wakes when that user's screen is notified (PostgreSQL NOTIFY),
+    otherwise it looks every ``POLL_SECONDS``.
     """
     if not _streams.acquire(blocking=False):
         return Response("retry: 5000\n\n", status=503, mimetype="text/event-stream")
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    hub = events_for(session_factory(app).kw["bind"])
 
     def stream() -> Iterator[str]:
         _count_stream(1)
@@ -235,6 +270,7 @@ def live_stream(
             first = True
             started = time.monotonic()
             last_sent = started
+            version = hub.version(user_id) if user_id is not None else (0, 0)
             while time.monotonic() - started < STREAM_SECONDS:
                 with session_factory(app)() as session:
                     now_seen = look(session)
@@ -248,7 +284,11 @@ def live_stream(
                 if time.monotonic() - last_sent > KEEPALIVE_SECONDS:
                     yield ": keep-alive\n\n"
                     last_sent = time.monotonic()
-                time.sleep(POLL_SECONDS)
+                # Pushed (PostgreSQL NOTIFY) or, without a listener, the next poll.
+                if user_id is None:
+                    time.sleep(POLL_SECONDS)
+                else:
+                    version = hub.wait(user_id, version, KEEPALIVE_SECONDS)
         finally:
             _count_stream(-1)
             _streams.release()
@@ -297,6 +337,69 @@ def wrapup() -> ResponseReturnValue:
     return redirect(url_for("desk.home"))
 
 
+@bp.post("/transfer")
+@auth.role_required("agent")
+def transfer() -> ResponseReturnValue:
+    """Hand the agent's caller on to a queue or a free colleague; the agent goes to wrap-up."""
+    form = TransferForm()
+    kind, _sep, target = (form.target.data or "").partition(":")
+    if not form.validate_on_submit() or not (form.task.data or "").isdigit():
+        flash(_("The form had expired; please try again."), "error")
+        return redirect(url_for("desk.home"))
+    user_id = cast(User, current_user).id
+    with unit_of_work() as db:
+        queue = target if kind == "queue" and target in known_queues(db) else None
+        to_agent = int(target) if kind == "agent" and target.isdigit() else None
+        if queue is None and to_agent is None:
+            flash(_("Choose a queue or a colleague."), "error")
+            return redirect(url_for("desk.home"))
+        try:
+            moved = routing.transfer(
+                db,
+                user_id,
+                int(form.task.data or 0),
+                current_app.config["CLOCK"](),
+                DeskSettings.from_config(current_app.config).wrapup,
+                queue=queue,
+                to_agent=to_agent,
+            )
+        except routing.TransferError as exc:
+            flash(_(str(exc)), "error")
+            return redirect(url_for("desk.home"))
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        after_commit(db, lambda: telephony.transfer_caller(session_factory(app), app.config, moved))
+    flash(_("The call has been transferred."), "info")
+    return redirect(url_for("desk.home"))
+
+
+@bp.post("/hold")
+@auth.role_required("agent")
+def hold() -> ResponseReturnValue:
+    """Put the caller on hold (they hear hold music) or take them back."""
+    form = HoldForm()
+    if (
+        not form.validate_on_submit()
+        or not (form.task.data or "").isdigit()
+        or form.hold.data not in ("on", "off")
+    ):
+        flash(_("The form had expired; please try again."), "error")
+        return redirect(url_for("desk.home"))
+    user_id, task_id, on_hold = cast(User, current_user).id, int(form.task.data or 0), form.hold.data == "on"
+    try:
+        with unit_of_work() as db:
+            caller_sid = routing.connected_task(db, user_id, task_id).call_sid
+        # Twilio first (no lock held during the request), then the record of it.
+        if not telephony.hold_caller(current_app.config, task_id, caller_sid, on_hold):
+            flash(_("The call could not be changed; it may have ended."), "error")
+            return redirect(url_for("desk.home"))
+        with unit_of_work() as db:
+            task = routing.connected_task(db, user_id, task_id)
+            routing.set_hold(db, task, on_hold, current_app.config["CLOCK"]())
+    except routing.TransferError as exc:
+        flash(_(str(exc)), "error")
+    return redirect(url_for("desk.home"))
+
+
 @bp.post("/presence")
 @auth.role_required("agent")
 def presence() -> ResponseReturnValue:
@@ -334,6 +437,33 @@ def callback_next() -> ResponseReturnValue:
         )
     if taken is None:
         flash(_("No callback is due right now."), "info")
+    return redirect(url_for("desk.home"))
+
+
+@bp.post("/callbacks/call")
+@auth.role_required("agent")
+def callback_call() -> ResponseReturnValue:
+    """Call the customer of the request the agent took, agent first, through the dialer."""
+    form = CallbackDoneForm()
+    if not form.validate_on_submit() or not (form.request.data or "").isdigit():
+        flash(_("The form had expired; please try again."), "error")
+        return redirect(url_for("desk.home"))
+    settings = CallbackSettings.from_config(current_app.config)
+    try:
+        with unit_of_work() as db:
+            user = db.get(User, cast(User, current_user).id, with_for_update=True, populate_existing=True)
+            if user is None:
+                abort(403)
+            started = desk_callbacks.call_now(
+                db, user, int(form.request.data or 0), current_app.config["CLOCK"](), settings.dial_lease
+            )
+            app = current_app._get_current_object()  # type: ignore[attr-defined]
+            base = telephony.public_url(current_app.config, "")
+            after_commit(db, lambda: desk_callbacks.place(app, started, base))
+    except CallbackError as exc:
+        flash(_(str(exc)), "error")
+        return redirect(url_for("desk.home"))
+    flash(_("Your phone rings first; then the customer is called."), "info")
     return redirect(url_for("desk.home"))
 
 

@@ -132,6 +132,8 @@ def register_core() -> None:
         )
     )
     register(PersonalTable("consents", _BY_CALL))
+    # The desk's voicemail inbox; the recording itself is in ``recordings`` (deleted at Twilio).
+    register(PersonalTable("voicemails", _BY_CALL, "voicemails", "created_at"))
     register(
         PersonalTable("heard_speech", {"call_sid": CALL_SID}, "transcripts", "created_at", spare_live=True)
     )

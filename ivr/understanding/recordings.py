@@ -78,7 +78,9 @@ def _host_of(url: str) -> str:
     return parts.host if parts is not None and parts.host else "an unparsable URL"
 
 
-def fetch_recording(url: str, config: dict[str, Any], session: requests.Session | None = None) -> bytes:
+def fetch_recording(
+    url: str, config: dict[str, Any], session: requests.Session | None = None, max_bytes: int = MAX_BYTES
+) -> bytes:
     """Download a recording with the account's credentials; raise RecordingRefused/Unavailable."""
     extra = _extra_hosts(config)
     checked = media_url(url, extra)
@@ -87,11 +89,13 @@ def fetch_recording(url: str, config: dict[str, Any], session: requests.Session 
     if session is None:
         with requests.Session() as own:
             own.trust_env = False  # no .netrc credentials or proxies from the environment
-            return _fetch(own, checked, config, extra)
-    return _fetch(session, checked, config, extra)
+            return _fetch(own, checked, config, extra, max_bytes)
+    return _fetch(session, checked, config, extra, max_bytes)
 
 
-def _fetch(http: requests.Session, url: str, config: dict[str, Any], extra: list[str]) -> bytes:
+def _fetch(
+    http: requests.Session, url: str, config: dict[str, Any], extra: list[str], max_bytes: int
+) -> bytes:
     """GET, retrying briefly while Twilio still answers 404."""
     attempt = 0
     give_up = time.monotonic() + DEADLINE
@@ -103,7 +107,7 @@ def _fetch(http: requests.Session, url: str, config: dict[str, Any], extra: list
             attempt += 1
             time.sleep(NOT_YET_PAUSE)
             continue
-        return _body(resp)
+        return _body(resp, max_bytes)
 
 
 def _follow(
@@ -138,19 +142,19 @@ def _get(http: requests.Session, url: str, auth: tuple[str, str] | None, give_up
         raise RecordingUnavailable(f"fetching the recording failed: {exc}") from None
 
 
-def _body(resp: requests.Response) -> bytes:
+def _body(resp: requests.Response, max_bytes: int) -> bytes:
     with resp:
         if resp.status_code != 200:
             raise RecordingUnavailable(f"recording fetch answered HTTP {resp.status_code}")
         kind = resp.headers.get("Content-Type", "").lower()
         if not kind.startswith(AUDIO_TYPES):
             raise RecordingUnavailable(f"recording has content type {kind or 'none'}")
-        if int(resp.headers.get("Content-Length") or 0) > MAX_BYTES:
+        if int(resp.headers.get("Content-Length") or 0) > max_bytes:
             raise RecordingUnavailable("recording too large")
         data = bytearray()
         for chunk in resp.iter_content(64 * 1024):
             data += chunk
-            if len(data) > MAX_BYTES:
+            if len(data) > max_bytes:
                 raise RecordingUnavailable("recording too large")
         return bytes(data)
 

@@ -70,6 +70,11 @@ class FakeTwilio(HttpClient):
     recordings: set[str] = field(default_factory=set)
     deleted_recordings: list[str] = field(default_factory=list)
 
+    #: Conferences in progress, by friendly name (a test starts one when both legs joined).
+    conferences: dict[str, str] = field(default_factory=dict)
+    #: Updates of conference participants: (ConferenceSid, CallSid, form).
+    participant_updates: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+
     def __post_init__(self) -> None:
         super().__init__(logging.getLogger("fake-twilio"), is_async=False)
         self.lock = threading.Lock()
@@ -99,6 +104,8 @@ class FakeTwilio(HttpClient):
                 self.recordings.discard(sid)
                 self.deleted_recordings.append(sid)
             return Response(204, "")
+        if "/Conferences" in path:
+            return self._conference(method, path, params or {}, data or {})
         if method == "GET" and "/Calls/" in path:
             sid = path.rsplit("/", 1)[-1].removesuffix(".json")
             status = self.statuses.get(sid, "in-progress")
@@ -161,6 +168,44 @@ class FakeTwilio(HttpClient):
             "uri": f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/{sid}.json",
         }
         return Response(201, json.dumps(resource))
+
+    def _conference(self, method: str, path: str, params: dict[str, Any], data: dict[str, Any]) -> Response:
+        """List conferences by name and status; update a participant (hold)."""
+        if method == "GET" and path.endswith("/Conferences.json"):
+            name = params.get("FriendlyName")
+            found = [
+                {"sid": sid, "account_sid": ACCOUNT_SID, "friendly_name": n, "status": "in-progress"}
+                for n, sid in self.conferences.items()
+                if name in (None, n) and params.get("Status") in (None, "in-progress")
+            ]
+            return Response(
+                200,
+                json.dumps(
+                    {
+                        "conferences": found,
+                        "page": 0,
+                        "page_size": 50,
+                        "next_page_uri": None,
+                        "start": 0,
+                        "end": 0,
+                    }
+                ),
+            )
+        parts = path.removesuffix(".json").split("/")
+        if method == "POST" and len(parts) >= 4 and parts[-2] == "Participants":
+            conference, call = parts[-3], parts[-1]
+            if conference not in self.conferences.values() or call in self.ended:
+                return _error(404, 20404, "The requested resource was not found")
+            with self.lock:
+                self.participant_updates.append((conference, call, dict(data)))
+            hold = str(data.get("Hold", "false")).lower() == "true"
+            return Response(
+                200,
+                json.dumps(
+                    {"account_sid": ACCOUNT_SID, "call_sid": call, "conference_sid": conference, "hold": hold}
+                ),
+            )
+        return _error(404, 20404, "The requested resource was not found")
 
     def _resource(self, sid: str, to: str, from_: str, status: str) -> dict[str, Any]:
         return {

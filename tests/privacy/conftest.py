@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from callbacks.models import CallbackRequest, CallbackSubmission
 from ivr.db import Base
-from ivr.desk.models import SignInAttempt, Task
+from ivr.desk.models import SignInAttempt, Task, Voicemail
 from ivr.models import (
     ApiKey,
     Call,
@@ -173,6 +173,14 @@ def seed(session: Session, person: Person, at: datetime | None = None, live: boo
                 duration=12,
                 created_at=when,
             ),
+            Voicemail(
+                call_sid=person.call_sid,
+                interaction_id=interaction.id,
+                queue="service",
+                recording_url=f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/{person.recording_sid}",
+                duration=12,
+                created_at=when,
+            ),
             Consent(
                 interaction_id=interaction.id,
                 call_sid=person.call_sid,
@@ -272,6 +280,7 @@ def seed(session: Session, person: Person, at: datetime | None = None, live: boo
         "calls": 1,
         "transcripts": 1,
         "recordings": 1,
+        "voicemails": 1,
         "consents": 1,
         "heard_speech": 1,
         "orders": 1,

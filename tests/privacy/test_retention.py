@@ -38,7 +38,7 @@ def test_purge_deletes_what_is_due_and_keeps_recent_data_and_the_counts(app, run
     result = runner.invoke(main, ["privacy", "purge"])
 
     assert result.exit_code == 0, result.output
-    assert "voicemails (kept 30 days): 1 recordings purged" in result.output
+    assert "voicemails (kept 30 days): 1 recordings, 1 voicemails purged" in result.output
     assert (
         "history (kept 730 days): 1 contact_consents, 1 customer_merges, 1 customers, 2 interactions purged"
         in result.output

@@ -10,6 +10,8 @@
     // The server renders both fragments with escaping; nothing from the browser goes in.
     if (panel.innerHTML !== update.call) panel.innerHTML = update.call;
     if (state) state.innerHTML = update.state;
+    const badge = document.getElementById("voicemail-badge");
+    if (badge && typeof update.voicemails === "number") badge.textContent = String(update.voicemails);
     document.body.dataset.deskUpdated = String(Date.now());
   });
 })();

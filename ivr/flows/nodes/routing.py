@@ -126,6 +126,8 @@ class VoicemailSpec(NodeSpec):
     max_length: int = Field(default=120, ge=5, le=600)
     thanks: Text
     next: str | None = None
+    #: Whose agents see the message on the console (default: the queue the caller waited in).
+    queue: str | None = Field(default=None, max_length=50)
 
 
 @register
@@ -145,6 +147,10 @@ class VoicemailNode(Node):
         """Log the recording and thank the caller."""
         ctx.log("voicemail", node=self.id, recording_url=data.recording_url, duration=data.recording_duration)
         ctx.state.variables["voicemail"] = bool(data.recording_url)
+        if data.recording_url and ctx.services is not None:
+            ctx.services.get("voicemails").record(
+                data.recording_url, data.recording_duration, self.spec.queue, ctx.state.language
+            )
         if self.spec.next:
             return Goto(self.spec.next, ctx.say(self.spec.thanks))
         return Wait(ctx.say(self.spec.thanks), Hangup())
