@@ -154,16 +154,26 @@ def record_status(
     Statuses only move forward (ringing < in-progress < final): a late or duplicated callback,
     and anything after the final status, changes and logs nothing.
     """
-    # The interaction locked, and its call (if any) in the same statement, unlocked: every
-    # writer of the call holds its interaction's lock, which we then hold.
+    # The call's row and then its interaction's, in one statement and in the order every writer
+    # of a call takes them (as the step webhook does): the end of a call updates both rows.
     found = session.execute(
         select(Interaction, Call)
-        .outerjoin(Call, Call.call_sid == Interaction.call_sid)
-        .where(Interaction.call_sid == call_sid)
-        .with_for_update(of=Interaction)
+        .select_from(Call)
+        .join(Interaction, Interaction.id == Call.interaction_id)
+        .where(Call.call_sid == call_sid)
+        .with_for_update()
         .execution_options(populate_existing=True)
     ).one_or_none()
-    interaction, call = (found[0], found[1]) if found is not None else (None, None)
+    if found is not None:
+        interaction, call = found[0], found[1]
+    else:  # a call that never reached our flow: only its interaction, if any
+        call = None
+        interaction = session.scalar(
+            select(Interaction)
+            .where(Interaction.call_sid == call_sid)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
     if interaction is None:
         incoming = IncomingCall(call_sid, params.get("From"), params.get("To"))
         caller = normalize_phone(incoming.from_number, config["DEFAULT_REGION"])
