@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 from callbacks.models import CallbackRequest, CallbackSubmission
 from ivr.db import Base
 from ivr.desk.models import SignInAttempt, Task
+from ivr.insights.callfacts import CallFacts
+from ivr.insights.kpis import SURVEY_SUMS
 from ivr.models import (
     Call,
     Customer,
@@ -180,6 +182,17 @@ def seed(session: Session, person: Person, at: datetime | None = None, live: boo
                 context={"intent_text": person.said, "order_number": person.order_number},
             ),
             SignInAttempt(email_hash="0" * 64, address_hash="0" * 64, at=when),
+            CallFacts(
+                interaction_id=interaction.id,
+                started_at=when,
+                queued=False,
+                talk_seconds=0,
+                talk_ended=False,
+                voicemails=0,
+                gave_up=0,
+                entry="key 1",
+                **{name: 0 for name in SURVEY_SUMS},
+            ),
         ]
     )
     session.flush()
@@ -197,6 +210,7 @@ def seed(session: Session, person: Person, at: datetime | None = None, live: boo
         "callback_requests": 1,
         "callback_submissions": 1,
         "tasks": 1,
+        "kpi_call_facts": 1,
     }
 
 
