@@ -174,7 +174,8 @@ def load_contacts(
 def epoch_function(dialect: str) -> Any:
     """Seconds since the epoch of a timestamp column, in SQL (PostgreSQL or SQLite)."""
     if dialect == "postgresql":
-        return lambda column: cast(func.extract("epoch", column), Float)
+        # date_part: the same double as extract's numeric would give, without numeric arithmetic.
+        return lambda column: func.date_part("epoch", column, type_=Float())
     return lambda column: (func.julianday(column) - 2440587.5) * 86400.0
 
 

@@ -98,14 +98,14 @@ def compute_kpis(session: Session, period: Period, by: str | None, settings: Kpi
         session.execute(text(f"SET LOCAL statement_timeout = {int(settings.statement_timeout * 1000)}"))
     presence = load_presence(session, period.start, period.end)
     callbacks = load_callbacks(session, period.start, period.end)
-    tallies = tally_groups(session, period, by, settings)
+    tallies, mix = tally_groups(session, period, by, settings)
     total = Tally()
     for tally in tallies.values():
         total.add(tally)
     figures = total.figures(settings)
     figures["utilisation"] = _utilisation(presence.values())
     figures["callbacks"] = _callbacks(callbacks, settings)
-    figures.update(call_mix(session, period))
+    figures.update(mix)
     result: dict[str, Any] = {
         "from": period.start.isoformat(),
         "to": period.end.isoformat(),
@@ -290,34 +290,45 @@ def _sums(dialect: str, c: Any, settings: KpiSettings) -> list[Any]:
     ]
 
 
-def tally_groups(session: Session, period: Period, by: str | None, settings: KpiSettings) -> dict[str, Tally]:
-    """The Tally of each group of the period's calls (one group ``""`` when not grouped)."""
+def tally_groups(
+    session: Session, period: Period, by: str | None, settings: KpiSettings
+) -> tuple[dict[str, Tally], dict[str, dict[str, int]]]:
+    """The Tally of each group of the period's calls (one group ``""`` when not grouped), and the
+    call mix (``call_mix``), read in the same pass unless grouped by hour (too many rows)."""
     dialect = session.get_bind().dialect.name
-    c = _calls(period, settings)
+    c = _calls(period, settings).c
     key: Any
     if by in ("day", "hour"):
-        key = func.floor(epoch_function(dialect)(c.c.started_at) / 900)
+        key = func.floor(epoch_function(dialect)(c.started_at) / 900)
     elif by == "intent":
-        key = c.c.intent
+        key = c.intent
     elif by == "queue":
-        key = c.c.queue
+        key = c.queue
     elif by == "agent":
-        key = c.c.agent_id
+        key = c.agent_id
     else:
         key = literal(0)
-    query = select(key, *_sums(dialect, c.c, settings))
-    if by is not None:
-        query = query.group_by(key)
+    mixed = by != "hour"
+    parts = _mix_columns(c.intent, c.language, c.entry) if mixed else []
+    firsts = [func.min(c.started_at), func.min(c.id)] if mixed else []
+    query = select(key, *parts, *firsts, *_sums(dialect, c, settings)).group_by(key, *parts)
     key_of = _key_function(by, settings)
     tallies: dict[str, Tally] = {}
-    for raw, *sums in session.execute(query):
-        name = key_of(raw)
-        tally = Tally(*sums)
+    mix_rows = []
+    for row in session.execute(query):
+        name = key_of(row[0])
+        tally = Tally(*row[1 + len(parts) + len(firsts) :])
+        if mixed:
+            mix_rows.append((*row[1:6], tally.contacts))
         if name in tallies:
             tallies[name].add(tally)
         else:
             tallies[name] = tally
-    return tallies
+    return tallies, _mix(mix_rows) if mixed else call_mix(session, period)
+
+
+def _mix_columns(intent: Any, language: Any, entry: Any) -> list[Any]:
+    return [func.coalesce(intent, "none"), func.coalesce(language, "unknown"), func.coalesce(entry, "direct")]
 
 
 def _survey_by_agent(session: Session, period: Period, tallies: dict[str, Tally]) -> None:
@@ -348,10 +359,9 @@ def _survey_by_agent(session: Session, period: Period, tallies: dict[str, Tally]
 def call_mix(session: Session, period: Period) -> dict[str, dict[str, int]]:
     """Calls by intent, language and first menu choice (``by_intent``, ``by_language``, ``by_entry``)."""
     i, f = Interaction, CallFacts
-    intent, language = func.coalesce(i.intent, "none"), func.coalesce(i.language, "unknown")
-    entry = func.coalesce(f.entry, "direct")
+    parts = _mix_columns(i.intent, i.language, f.entry)
     rows = session.execute(
-        select(intent, language, entry, func.count(), func.min(i.started_at), func.min(i.id))
+        select(*parts, func.min(i.started_at), func.min(i.id), func.count())
         .select_from(i)
         .outerjoin(f, f.interaction_id == i.id)
         .where(
@@ -360,14 +370,19 @@ def call_mix(session: Session, period: Period) -> dict[str, dict[str, int]]:
             i.started_at >= period.start,
             i.started_at < period.end,
         )
-        .group_by(intent, language, entry)
+        .group_by(*parts)
     ).all()
+    return _mix([tuple(row) for row in rows])
+
+
+def _mix(rows: list[tuple[Any, ...]]) -> dict[str, dict[str, int]]:
+    """From (intent, language, entry, first start, first id, calls) rows."""
     mix: dict[str, dict[str, list[Any]]] = {"by_intent": {}, "by_language": {}, "by_entry": {}}
-    for row in rows:
-        for name, value in zip(mix, row[:3], strict=True):
-            seen = mix[name].setdefault(value, [0, row[4], row[5]])
-            seen[0] += row[3]
-            seen[1:] = min(seen[1:], [row[4], row[5]])
+    for intent, language, entry, first, first_id, calls in rows:
+        for name, value in zip(mix, (intent, language, entry), strict=True):
+            seen = mix[name].setdefault(value, [0, first, first_id])
+            seen[0] += calls
+            seen[1:] = min(seen[1:], [first, first_id])
     # Most frequent first, ties in order of their first call (as Counter.most_common keeps them).
     return {
         "by_intent": _most_common(mix["by_intent"]),
