@@ -99,7 +99,7 @@ def refresh(engine: Engine, full: bool = False, timeout: int = 30) -> int:
 
     ``timeout``: seconds the statements may take on PostgreSQL (a rebuild reads every event).
     """
-    horizon = _horizon(engine)
+    horizon = _horizon(engine, 60.0 if full else 0.5)
     with engine.connect().execution_options(**{WRITE_OPTION: True}) as conn, conn.begin():
         if conn.dialect.name == "postgresql":
             conn.execute(text(f"SET LOCAL statement_timeout = {int(timeout * 1000)}"))
@@ -109,14 +109,16 @@ def refresh(engine: Engine, full: bool = False, timeout: int = 30) -> int:
         if state is None:
             conn.execute(insert(FactsState).values(id=1, version=0, event_id=0))
         version, done = (0, 0) if state is None else state
+        full = full or version != FACTS_VERSION
+        if full and horizon is None:
+            raise RuntimeError("event writers held interaction_events for a minute: rebuild again")
         visible = conn.execute(select(func.max(InteractionEvent.id))).scalar() or 0
-        upto = visible if horizon is None else min(horizon, visible)
-        if full or version != FACTS_VERSION:
+        if full:
             conn.execute(delete(CallFacts))
-            count = _recompute_all(conn, upto)
+            count = _recompute_all(conn, visible)
+        elif visible <= done:
+            return 0
         else:
-            if upto <= done and horizon is not None:
-                return 0
             changed = conn.execute(
                 select(InteractionEvent.interaction_id)
                 .where(InteractionEvent.id > done, InteractionEvent.id <= visible)
@@ -127,27 +129,32 @@ def refresh(engine: Engine, full: bool = False, timeout: int = 30) -> int:
             for n in range(0, len(ids), BATCH):
                 _recompute(conn, ids[n : n + BATCH])
             count = len(ids)
-        # Without a horizon (a writer held the lock) later refreshes look at these events again.
+        # Without a horizon (a writer held the lock) the next refresh looks at these events again.
+        watermark = done if horizon is None else max(done, min(horizon, visible))
         conn.execute(
             update(FactsState)
             .where(FactsState.id == 1)
-            .values(version=FACTS_VERSION, event_id=max(done, upto), refreshed_at=utcnow())
+            .values(version=FACTS_VERSION, event_id=watermark, refreshed_at=utcnow())
         )
+    if full and engine.dialect.name == "postgresql":
+        with engine.connect() as conn, conn.begin():
+            conn.execute(text("ANALYZE kpi_call_facts"))  # the planner's row estimates for the join
     return count
 
 
-def _horizon(engine: Engine) -> int | None:
+def _horizon(engine: Engine, wait: float) -> int | None:
     """The highest event id below which every event is committed (None: not known right now).
 
     PostgreSQL hands out ids before commit, so a smaller id may still appear: a SHARE lock waits
-    for the transactions writing events to end (briefly, bounded by ``lock_timeout``). SQLite
+    for the transactions writing events to end (at most ``wait`` seconds; new writers wait behind
+    it for as long, so a refresh waits half a second, a rebuild a minute). SQLite
     has one writer at a time, so what is visible is complete.
     """
     if engine.dialect.name != "postgresql":
         return _max_event_id(engine)
     try:
         with engine.connect() as conn, conn.begin():
-            conn.execute(text("SET LOCAL lock_timeout = '500ms'"))
+            conn.execute(text(f"SET LOCAL lock_timeout = {int(wait * 1000)}"))
             conn.execute(text("LOCK TABLE interaction_events IN SHARE MODE"))
             return int(conn.execute(select(func.max(InteractionEvent.id))).scalar() or 0)
     except OperationalError:
