@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, false, func, literal, not_, or_, select, text, true
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from ivr.insights.callfacts import CallFacts, milliseconds, refresh
@@ -29,6 +31,8 @@ from ivr.insights.settings import KpiSettings
 from ivr.models import Interaction
 
 GROUPINGS = ("day", "hour", "intent", "queue", "agent")
+#: Groupings summed per quarter hour in SQL (then named in the shop's time zone).
+QUARTER_GROUPINGS = ("day", "hour")
 #: The longest period one request may cover (hour grouping: 2,232 rows).
 MAX_DAYS = 93
 #: Outcomes of calls that finished in the IVR.
@@ -89,16 +93,22 @@ def compute_kpis(session: Session, period: Period, by: str | None, settings: Kpi
     """
     if by is not None and by not in GROUPINGS:
         raise PeriodError(f"by must be one of {', '.join(GROUPINGS)}")
-    refresh(session.get_bind().engine, timeout=settings.statement_timeout)
-    if session.get_bind().dialect.name == "postgresql":
-        # Skip JIT compiling (it costs more than it saves on these aggregations).
-        session.execute(text("SET LOCAL work_mem = '64MB'"))
-        session.execute(text("SET LOCAL jit = off"))
-        # A report over months may take longer than a webhook's statement timeout (docs/insights.md).
-        session.execute(text(f"SET LOCAL statement_timeout = {int(settings.statement_timeout * 1000)}"))
-    presence = load_presence(session, period.start, period.end)
+    engine = session.get_bind().engine
+    refresh(engine, timeout=settings.statement_timeout)
+    if engine.dialect.name == "postgresql":
+        _limits(session, settings)
+        # The agents' presence (and the call mix, when not read with the sums) are read beside
+        # the calls' sums, on a second connection: two server processes share the work.
+        with ThreadPoolExecutor(max_workers=1) as beside:
+            reading = beside.submit(_read_apart, engine, period, by, settings)
+            tallies, mix = tally_groups(session, period, by, settings)
+            presence, mix_apart = reading.result()
+    else:
+        presence = load_presence(session, period.start, period.end)
+        tallies, mix = tally_groups(session, period, by, settings)
+        mix_apart = call_mix(session, period) if mix is None else None
+    mix = mix if mix is not None else mix_apart or {}
     callbacks = load_callbacks(session, period.start, period.end)
-    tallies, mix = tally_groups(session, period, by, settings)
     total = Tally()
     for tally in tallies.values():
         total.add(tally)
@@ -119,6 +129,29 @@ def compute_kpis(session: Session, period: Period, by: str | None, settings: Kpi
             _survey_by_agent(session, period, tallies)
         result["groups"] = _groups(by, period, tallies, presence, callbacks, settings)
     return result
+
+
+def _limits(session: Session, settings: KpiSettings) -> None:
+    """PostgreSQL settings for a KPI read's transaction."""
+    # Skip JIT compiling (it costs more than it saves on these aggregations).
+    session.execute(text("SET LOCAL work_mem = '64MB'"))
+    session.execute(text("SET LOCAL jit = off"))
+    # A report over months may take longer than a webhook's statement timeout (docs/insights.md).
+    session.execute(text(f"SET LOCAL statement_timeout = {int(settings.statement_timeout * 1000)}"))
+
+
+def _read_apart(
+    engine: Engine, period: Period, by: str | None, settings: KpiSettings
+) -> tuple[dict[int, dict[str, float]], dict[str, dict[str, int]] | None]:
+    """The agents' presence, and the call mix if ``tally_groups`` does not read it, in a session of
+    their own."""
+    with Session(engine) as session:
+        _limits(session, settings)
+        try:
+            presence = load_presence(session, period.start, period.end)
+            return presence, call_mix(session, period) if by in QUARTER_GROUPINGS else None
+        finally:
+            session.rollback()
 
 
 @dataclass
@@ -292,9 +325,9 @@ def _sums(dialect: str, c: Any, settings: KpiSettings) -> list[Any]:
 
 def tally_groups(
     session: Session, period: Period, by: str | None, settings: KpiSettings
-) -> tuple[dict[str, Tally], dict[str, dict[str, int]]]:
+) -> tuple[dict[str, Tally], dict[str, dict[str, int]] | None]:
     """The Tally of each group of the period's calls (one group ``""`` when not grouped), and the
-    call mix (``call_mix``), read in the same pass unless grouped by hour (too many rows)."""
+    call mix (``call_mix``) read in the same pass (None when grouped by day or hour)."""
     dialect = session.get_bind().dialect.name
     c = _calls(period, settings).c
     key: Any
@@ -308,7 +341,7 @@ def tally_groups(
         key = c.agent_id
     else:
         key = literal(0)
-    mixed = by != "hour"
+    mixed = by not in QUARTER_GROUPINGS  # a row per quarter hour and mix would be too many
     parts = _mix_columns(c.intent, c.language, c.entry) if mixed else []
     firsts = [func.min(c.started_at), func.min(c.id)] if mixed else []
     query = select(key, *parts, *firsts, *_sums(dialect, c, settings)).group_by(key, *parts)
@@ -324,7 +357,7 @@ def tally_groups(
             tallies[name].add(tally)
         else:
             tallies[name] = tally
-    return tallies, _mix(mix_rows) if mixed else call_mix(session, period)
+    return tallies, _mix(mix_rows) if mixed else None
 
 
 def _mix_columns(intent: Any, language: Any, entry: Any) -> list[Any]:
