@@ -2,12 +2,13 @@
 
 ``kpi_call_facts`` holds what ``load_contacts`` computes from a call's events (queue, answer,
 agent, talk, wrap-up, voicemail, IVR give-up, first menu choice, survey answers), rounded the
-same way. The interaction's own columns (start, customer, intent, outcome) are not copied: the
-KPI query joins them live, so anonymisation and intent/outcome changes apply at once.
+same way. The interaction's own columns (customer, intent, language, outcome) are not copied
+(the start only as the row's retention age): the KPI query joins them live, so anonymisation
+and intent/outcome changes apply at once.
 
 ``refresh`` recomputes the calls that got KPI events since the watermark (the highest event id
-processed) and is run before every KPI computation; ``rebuild`` recomputes every call (``ivr kpis
-rebuild``, and automatically when ``FACTS_VERSION`` changes). The table holds no personal data;
+processed) and is run before every KPI computation; ``refresh(full=True)`` recomputes every
+call (``ivr kpis rebuild``; automatically when ``FACTS_VERSION`` changes). The table holds no personal data;
 it is registered with the call's traces, so erasure and the traces' retention remove a call's
 facts together with its events, as the raw-event computation would lose them.
 """
