@@ -164,6 +164,8 @@ def record_status(
         .with_for_update()
         .execution_options(populate_existing=True)
     ).one_or_none()
+    interaction: Interaction | None
+    call: Call | None
     if found is not None:
         interaction, call = found[0], found[1]
     else:  # a call that never reached our flow: only its interaction, if any

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import click
@@ -10,6 +11,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from ivr.db import get_session
+from ivr.insights.callfacts import refresh
 from ivr.insights.kpis import GROUPINGS, PeriodError, compute_kpis, parse_period
 from ivr.insights.settings import KpiSettings, KpiSettingsError
 
@@ -29,14 +31,22 @@ COLUMNS = (
 )
 
 
-@click.command("kpis")
-@click.option("--from", "start", required=True, help="First day (YYYY-MM-DD, local) or ISO time.")
-@click.option("--to", "end", required=True, help="Last day (included) or ISO time (excluded).")
+@click.group("kpis", invoke_without_command=True)
+@click.option("--from", "start", help="First day (YYYY-MM-DD, local) or ISO time.")
+@click.option("--to", "end", help="Last day (included) or ISO time (excluded).")
 @click.option("--by", type=click.Choice(GROUPINGS), help="Group by day, hour, intent, queue or agent.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (the API's answer).")
+@click.pass_context
 @with_appcontext
-def kpis(start: str, end: str, by: str | None, as_json: bool) -> None:
-    """Show the hotline's KPIs over a period (definitions: docs/insights.md)."""
+def kpis(ctx: click.Context, start: str | None, end: str | None, by: str | None, as_json: bool) -> None:
+    """Show the hotline's KPIs over a period (definitions: docs/insights.md).
+
+    ``ivr kpis rebuild`` recomputes the per-call facts from the raw events.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    if not start or not end:
+        raise click.UsageError("give --from and --to")
     try:
         settings = KpiSettings.from_config(current_app.config)
         period = parse_period(start, end, settings)
@@ -56,6 +66,16 @@ def kpis(start: str, end: str, by: str | None, as_json: bool) -> None:
     click.echo(f"{'':<{width}}  " + "  ".join(f"{label:>8}" for _, label in COLUMNS))
     for key, row in rows:
         click.echo(f"{key:<{width}}  " + "  ".join(f"{_cell(name, row.get(name)):>8}" for name, _ in COLUMNS))
+
+
+@kpis.command("rebuild")
+@with_appcontext
+def rebuild() -> None:
+    """Recompute every call's KPI facts from the raw events (after a definition changed)."""
+    engine = get_session().get_bind().engine
+    began = time.perf_counter()
+    calls = refresh(engine, full=True, timeout=0)
+    click.echo(f"rebuilt the KPI facts of {calls} calls in {time.perf_counter() - began:.1f} s")
 
 
 def _cell(name: str, value: Any) -> str:

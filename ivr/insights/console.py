@@ -135,6 +135,7 @@ def reports() -> ResponseReturnValue:
     try:
         period = parse_period(start, end, settings)
         session = get_session()
+        session.rollback()  # a fresh snapshot: SQLite's would not see the facts refreshed just now
         result = compute_kpis(session, period, by, settings)
         previous = compute_kpis(session, period.previous(), None, settings)["total"]
         names = {i: n for i, n in session.execute(select(User.id, User.name))} if by == "agent" else {}
@@ -169,6 +170,7 @@ def reports_csv() -> ResponseReturnValue:
         period = parse_period(request.args.get("from"), request.args.get("to"), settings)
         by = request.args.get("by") or "day"
         session = get_session()
+        session.rollback()  # a fresh snapshot, as above
         result = compute_kpis(session, period, by if by in GROUPINGS else "day", settings)
         session.rollback()
     except PeriodError as exc:

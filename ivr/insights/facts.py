@@ -56,14 +56,15 @@ class Contact(NamedTuple):
     next_gap: float | None
 
 
-def load_contacts(
-    session: Session, start: datetime, end: datetime, follow: timedelta = timedelta(0)
-) -> list[Contact]:
-    """Inbound voice calls that started in ``[start, end)``, with their queue and agent facts."""
+def event_facts(dialect: str, which: Any) -> Any:
+    """Per call (``iid``) matching ``which``: its queue, agent and survey-free facts from its events.
+
+    Times are seconds computed in SQL; ``queued_at`` and ``talk_ended_at`` say whether it queued
+    and whether an agent's leg ended; ``entry`` still carries its zero-padded sequence number.
+    """
     ev = InteractionEvent
     reason = ev.data["reason"].as_string()
     queue = ev.data["queue"].as_string()
-    in_period = _contacts_with_next(start, end, follow)
 
     def first(kind: str, value: Any = ev.at, *more: Any) -> Any:
         return func.min(case((and_(ev.kind == kind, *more), value)))
@@ -84,14 +85,42 @@ def load_contacts(
             func.max(case((ev.kind == "wrapup", ev.at))).label("wrapup_at"),
             func.count(case((ev.kind == "voicemail", literal(1)))).label("voicemails"),
             func.count(case((and_(ev.kind == "route", reason.in_(GAVE_UP)), literal(1)))).label("gave_up"),
-            func.min(case((ev.kind == "route", _ordered(session, ev.seq) + _entry(ev)))).label("entry"),
+            func.min(case((ev.kind == "route", _ordered(dialect, ev.seq) + _entry(ev)))).label("entry"),
         )
-        .where(ev.kind.in_(KINDS), ev.interaction_id.in_(select(_contacts_in(start, end).c.id)))
+        .where(ev.kind.in_(KINDS), which)
         .group_by(ev.interaction_id)
         .subquery()
     )
-    epoch = _epoch_function(session)
+    epoch = epoch_function(dialect)
     queued_at = facts.c.queued_at
+    return select(
+        facts.c.iid,
+        queued_at,
+        func.coalesce(facts.c.connected_queue, facts.c.queued_queue).label("queue"),
+        (epoch(facts.c.connected_at) - epoch(queued_at)).label("wait"),
+        facts.c.agent_id,
+        case((facts.c.connected_at.is_(None), epoch(facts.c.abandoned_at) - epoch(queued_at))).label(
+            "abandon_wait"
+        ),
+        facts.c.talk,
+        facts.c.talk_ended_at,
+        (epoch(facts.c.wrapup_at) - epoch(facts.c.talk_ended_at)).label("wrapup_gap"),
+        facts.c.voicemails,
+        facts.c.gave_up,
+        facts.c.entry,
+    )
+
+
+def load_contacts(
+    session: Session, start: datetime, end: datetime, follow: timedelta = timedelta(0)
+) -> list[Contact]:
+    """Inbound voice calls that started in ``[start, end)``, with their queue and agent facts."""
+    dialect = session.get_bind().dialect.name
+    in_period = contacts_with_next(start, end, follow)
+    facts = event_facts(
+        dialect, InteractionEvent.interaction_id.in_(select(_contacts_in(start, end).c.id))
+    ).subquery()
+    epoch = epoch_function(dialect)
     rows = session.execute(
         select(
             in_period.c.id,
@@ -100,14 +129,14 @@ def load_contacts(
             in_period.c.intent,
             in_period.c.language,
             in_period.c.outcome,
-            queued_at.is_not(None),
-            func.coalesce(facts.c.connected_queue, facts.c.queued_queue),
-            epoch(facts.c.connected_at) - epoch(queued_at),
+            facts.c.queued_at.is_not(None),
+            facts.c.queue,
+            facts.c.wait,
             facts.c.agent_id,
-            case((facts.c.connected_at.is_(None), epoch(facts.c.abandoned_at) - epoch(queued_at))),
+            facts.c.abandon_wait,
             func.coalesce(facts.c.talk, 0),
             facts.c.talk_ended_at.is_not(None),
-            epoch(facts.c.wrapup_at) - epoch(facts.c.talk_ended_at),
+            facts.c.wrapup_gap,
             func.coalesce(facts.c.voicemails, 0),
             func.coalesce(facts.c.gave_up, 0),
             facts.c.entry,
@@ -142,10 +171,11 @@ def load_contacts(
     ]
 
 
-def _epoch_function(session: Session) -> Any:
+def epoch_function(dialect: str) -> Any:
     """Seconds since the epoch of a timestamp column, in SQL (PostgreSQL or SQLite)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return lambda column: cast(func.extract("epoch", column), Float)
+    if dialect == "postgresql":
+        # date_part: the same double as extract's numeric would give, without numeric arithmetic.
+        return lambda column: func.date_part("epoch", column, type_=Float())
     return lambda column: (func.julianday(column) - 2440587.5) * 86400.0
 
 
@@ -153,9 +183,9 @@ def _epoch_function(session: Session) -> Any:
 SEQ_DIGITS = 9
 
 
-def _ordered(session: Session, seq: Any) -> Any:
+def _ordered(dialect: str, seq: Any) -> Any:
     """``seq`` as a zero-padded string, so that text order is number order."""
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         return func.lpad(cast(seq, String), SEQ_DIGITS, "0")
     return func.printf(f"%0{SEQ_DIGITS}d", seq)
 
@@ -170,7 +200,7 @@ def _entry(ev: type[InteractionEvent]) -> Any:
     )
 
 
-def _contacts_with_next(start: datetime, end: datetime, follow: timedelta):  # type: ignore[no-untyped-def]
+def contacts_with_next(start: datetime, end: datetime, follow: timedelta):  # type: ignore[no-untyped-def]
     """The period's calls, each with its customer's next call (a window over the period + ``follow``)."""
     following = func.lead(Interaction.started_at, type_=UTCDateTime()).over(
         partition_by=Interaction.customer_id, order_by=(Interaction.started_at, Interaction.id)

@@ -116,6 +116,8 @@ def register_core() -> None:
             kinds_by_value={kind: "surveys" for kind in SURVEY_EVENTS},
         )
     )
+    # A call's KPI facts (ivr/insights/callfacts.py) go with its events, as if computed from them.
+    register(PersonalTable("kpi_call_facts", {"interaction_id": INTERACTION}, "traces", "started_at"))
     register(PersonalTable("calls", _BY_CALL, "traces", "updated_at", keep=_live_call, spare_live=True))
     register(PersonalTable("transcripts", _BY_CALL, "transcripts", "created_at"))
     register(
@@ -182,6 +184,7 @@ def register_core() -> None:
     not_personal("privacy_audit", "ids only; the audit trail must outlive what it audits")
     not_personal("erasures", "keyed hashes and counts only")
     not_personal("alarms", "counts per intent and window only, no contact or caller")
+    not_personal("kpi_facts_state", "how far the KPI facts are current: a version and an event id")
 
 
 def _register_customer_history() -> None:

@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 from callbacks.models import CallbackRequest, CallbackSubmission
 from ivr.db import Base
 from ivr.desk.models import SignInAttempt, Task, Voicemail
+from ivr.insights.callfacts import CallFacts
+from ivr.insights.kpis import SURVEY_SUMS
 from ivr.models import (
     ApiKey,
     Call,
@@ -270,6 +272,17 @@ def seed(session: Session, person: Person, at: datetime | None = None, live: boo
                 attempts=1,
                 delivered_at=when,
             ),
+            CallFacts(
+                interaction_id=interaction.id,
+                started_at=when,
+                queued=False,
+                talk_seconds=0,
+                talk_ended=False,
+                voicemails=0,
+                gave_up=0,
+                entry="key 1",
+                **{name: 0 for name in SURVEY_SUMS},
+            ),
         ]
     )
     session.flush()
@@ -295,6 +308,7 @@ def seed(session: Session, person: Person, at: datetime | None = None, live: boo
         "customer_merges": 1,
         "idempotency_keys": 1,
         "webhook_deliveries": 1,
+        "kpi_call_facts": 1,
     }
 
 
