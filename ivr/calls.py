@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload
@@ -34,6 +34,34 @@ Renderer = Callable[[Step, int], str]
 FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 #: The order of the non-final statuses; final ones rank above all (see ``_rank``).
 STATUS_RANK = {"queued": 0, "initiated": 0, "ringing": 1, "in-progress": 2, "answered": 2}
+
+
+# The webhooks' queries, built once: building a statement and its cache key costs more CPU
+# than SQLite takes to run it. Parameters by name (``call_sid``).
+_CALL = select(Call).where(Call.call_sid == bindparam("call_sid"))
+# One statement locks the call's row and then its interaction's (no-op on SQLite, which locks
+# the file): duplicate webhooks and the status callback of one call queue up.
+_LOCKED_CALL = (
+    _CALL.options(joinedload(Call.interaction, innerjoin=True))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+# The status callback: the call's row and then its interaction's, in the order every writer
+# of a call takes them (as the step webhook does): the end of a call updates both rows.
+_LOCKED_INTERACTION_AND_CALL = (
+    select(Interaction, Call)
+    .select_from(Call)
+    .join(Interaction, Interaction.id == Call.interaction_id)
+    .where(Call.call_sid == bindparam("call_sid"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+_LOCKED_INTERACTION = (
+    select(Interaction)
+    .where(Interaction.call_sid == bindparam("call_sid"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
 
 
 class UnknownFlow(Exception):
@@ -154,28 +182,15 @@ def record_status(
     Statuses only move forward (ringing < in-progress < final): a late or duplicated callback,
     and anything after the final status, changes and logs nothing.
     """
-    # The call's row and then its interaction's, in one statement and in the order every writer
-    # of a call takes them (as the step webhook does): the end of a call updates both rows.
-    found = session.execute(
-        select(Interaction, Call)
-        .select_from(Call)
-        .join(Interaction, Interaction.id == Call.interaction_id)
-        .where(Call.call_sid == call_sid)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one_or_none()
+    # The call's row and then its interaction's, in one statement (see _LOCKED_INTERACTION_AND_CALL).
+    found = session.execute(_LOCKED_INTERACTION_AND_CALL, {"call_sid": call_sid}).one_or_none()
     interaction: Interaction | None
     call: Call | None
     if found is not None:
         interaction, call = found[0], found[1]
     else:  # a call that never reached our flow: only its interaction, if any
         call = None
-        interaction = session.scalar(
-            select(Interaction)
-            .where(Interaction.call_sid == call_sid)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
+        interaction = session.scalar(_LOCKED_INTERACTION, {"call_sid": call_sid})
     if interaction is None:
         incoming = IncomingCall(call_sid, params.get("From"), params.get("To"))
         caller = normalize_phone(incoming.from_number, config["DEFAULT_REGION"])
@@ -248,12 +263,7 @@ def _claim_interaction(
     created = session.scalars(new, execution_options={"populate_existing": True}).one_or_none()
     if created is not None:
         return created, True
-    existing = session.scalars(
-        select(Interaction)
-        .where(Interaction.call_sid == incoming.call_sid)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+    existing = session.scalars(_LOCKED_INTERACTION, {"call_sid": incoming.call_sid}).one()
     return existing, False
 
 
@@ -283,16 +293,7 @@ def _save(
 
 
 def _load_call(session: Session, call_sid: str, lock: bool = False) -> Call | None:
-    query = select(Call).where(Call.call_sid == call_sid)
-    if lock:
-        # One statement locks the call's row and then its interaction's (no-op on SQLite, which
-        # locks the file): duplicate webhooks and the status callback of one call queue up.
-        query = (
-            query.options(joinedload(Call.interaction, innerjoin=True))
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    return session.scalar(query)
+    return session.scalar(_LOCKED_CALL if lock else _CALL, {"call_sid": call_sid})
 
 
 def _services(

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
@@ -19,6 +19,9 @@ from ivr.privacy.minimise import store_free_text
 from ivr.privacy.models import Transcript
 
 _EVENTS = cast(Table, InteractionEvent.__table__)
+# Built once: statement construction and cache keys cost more CPU than running them.
+_INSERT_EVENTS = insert(_EVENTS)
+_CUSTOMER_BY_PHONE = select(Customer).where(Customer.phone == bindparam("phone"))
 #: Called with every batch of events ``log_events`` writes, inside the writing transaction.
 EventsListener = Callable[[Session, Interaction, list[Event]], None]
 _listeners: list[EventsListener] = []
@@ -34,7 +37,7 @@ def get_or_create_customer(session: Session, phone: str | None) -> Customer | No
     """The customer with this E.164 number, created on first contact (None if unknown)."""
     if not phone:
         return None
-    customer = session.scalar(select(Customer).where(Customer.phone == phone))
+    customer = session.scalar(_CUSTOMER_BY_PHONE, {"phone": phone})
     if customer is not None:
         return customer
     # ON CONFLICT instead of a savepoint: one statement; on PostgreSQL a concurrent first
@@ -48,7 +51,7 @@ def get_or_create_customer(session: Session, phone: str | None) -> Customer | No
         .returning(Customer),
         execution_options={"populate_existing": True},
     ).one_or_none()
-    return created or session.scalars(select(Customer).where(Customer.phone == phone)).one()
+    return created or session.scalars(_CUSTOMER_BY_PHONE, {"phone": phone}).one()
 
 
 def log_events(
@@ -94,7 +97,7 @@ def log_events(
     ]
     # Core executemany, not ORM objects: no unit-of-work bookkeeping, one cached compiled
     # statement (a multi-VALUES insert would be compiled anew each time), one driver batch.
-    session.execute(insert(_EVENTS), rows)
+    session.execute(_INSERT_EVENTS, rows)
     for listener in _listeners:
         listener(session, interaction, events)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 
 #: What Twilio (and carriers) send as ``From`` when the caller ID is withheld or unknown: the words,
@@ -33,6 +35,8 @@ def is_withheld(raw: str | None) -> bool:
     return not raw or raw.strip().lower() in WITHHELD_CALLER_IDS
 
 
+# Every webhook normalises its caller's number (phonenumbers' parsing is costly); a pure function.
+@lru_cache(maxsize=1024)
 def normalize_phone(raw: str | None, region: str = "DE") -> str | None:
     """``raw`` (a number or a SIP URI) as E.164; None when it holds no possible number or is withheld."""
     if not raw or is_withheld(raw):

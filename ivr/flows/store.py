@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from ivr.flows.definition import Flow, parse_flow
@@ -63,11 +63,18 @@ def publish_flow(session: Session, source: str, filename: str, author: str = "sy
     return publish(session, source, filename, author).version
 
 
+# Built once: every incoming call looks its flow up.
+_LATEST_VERSION = (
+    select(FlowVersion)
+    .where(FlowVersion.name == bindparam("name"))
+    .order_by(FlowVersion.version.desc())
+    .limit(1)
+)
+
+
 def latest_version(session: Session, name: str) -> FlowVersion | None:
     """The newest (live) version of a flow."""
-    return session.scalar(
-        select(FlowVersion).where(FlowVersion.name == name).order_by(FlowVersion.version.desc()).limit(1)
-    )
+    return session.scalar(_LATEST_VERSION, {"name": name})
 
 
 def flow_versions(session: Session, name: str) -> list[FlowVersion]:
