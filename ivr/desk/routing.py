@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, select, update
+from sqlalchemy import ColumnElement, Select, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from ivr.desk.models import Task, User
@@ -100,6 +100,10 @@ def leave(session: Session, call_sid: str, reason: str, now: datetime) -> Releas
 def route(session: Session, now: datetime, batch: int = 20) -> list[Offer]:
     """Offer waiting callers to free agents: priority, then longest waiting; agent idle longest."""
     offers: list[Offer] = []
+    # Nobody free (the usual case while callers wait): no pass, and above all no locks on the
+    # waiting callers' tasks, which their own webhooks (hang-up, a key pressed) would wait for.
+    if not session.scalar(select(exists().where(User.activity == "available", User.disabled.is_(False)))):
+        return offers
     agents: list[User] | None = None
     seen: list[int] = []
     # Callers nobody free can serve (another queue or language) must not block those behind
@@ -429,7 +433,9 @@ def lock_task(session: Session, where: ColumnElement[bool]) -> Task | None:
         session.execute(
             select(Interaction.id).where(Interaction.id == found.interaction_id).with_for_update()
         )
-    return session.scalar(_locked(select(Task).where(Task.id == found.id)))
+    # Matched again once locked: a task re-offered meanwhile (its agent call is another now) is
+    # not the one a late webhook of the first agent call may change.
+    return session.scalar(_locked(select(Task).where(Task.id == found.id, where)))
 
 
 def _locked_user(session: Session, user_id: int | None) -> User | None:
