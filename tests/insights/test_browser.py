@@ -55,12 +55,12 @@ def test_the_report_draws_its_chart_and_compares_periods(app, live_server, page,
     expect(page.get_by_role("heading", name="Berichte")).to_be_visible()
     expect(page.get_by_test_id("now-contacts")).to_have_text("2")
     expect(page.get_by_test_id("before-contacts")).to_have_text("1")
-    expect(page.locator("#report-chart")).to_have_attribute("data-points", "7")
+    expect(page.locator("#report-chart")).to_have_attribute("data-points", "7", timeout=15_000)
     tip = page.locator("[data-figure=service_level] abbr").get_attribute("title")
     assert "innerhalb von 20 s" in tip
     page.get_by_label("Gruppieren nach").select_option("intent")
     page.get_by_role("button", name="Anzeigen").click()
-    expect(page.locator("#report-chart")).to_have_attribute("data-points", "2")
+    expect(page.locator("#report-chart")).to_have_attribute("data-points", "2", timeout=15_000)
     with page.expect_download() as download:
         page.get_by_test_id("csv").click()
     assert download.value.suggested_filename == "kpis-2026-05-04-2026-05-10.csv"
