@@ -16,8 +16,11 @@ worker_class = "ivr.serving.BufferingThreadWorker"
 # Connections a worker holds at once (arriving, kept alive, or served); each arriving one buffers
 # at most IVR_MAX_BODY_BYTES.
 worker_connections = int(os.environ.get("IVR_WORKER_CONNECTIONS", "500"))
-# Idle kept-alive connections are closed after this many seconds.
-keepalive = 5
+# Several workers: close each connection after its response, so the next request goes to
+# whichever worker is free. A kept-alive connection stays with the worker that accepted it: ten
+# benchmark callers all landed on one of two workers (0.94 vs 0.00 cores busy, half the throughput;
+# docs/benchmarks.md). One worker: keep idle connections open for 5 seconds.
+keepalive = int(os.environ.get("IVR_KEEPALIVE", 5 if workers == 1 else 0))
 # Load the app (and a Vosk model, when configured) once before forking: workers share its memory.
 preload_app = True
 timeout = 30

@@ -9,6 +9,7 @@ Each round measures, for the hotline (``benchmarks/webhooks_app.py``: the real a
 project's ``gunicorn.conf.py``, clock pinned to a Tuesday 10:00 in Berlin) and for the stateless
 baseline (``benchmarks/stateless_app.py`` under gunicorn with 2 workers):
 
+- **warm-up**: ``--warm-up`` calls at saturation, not counted (connections, caches).
 - **saturation**: ``--callers`` callers dial again as soon as a call ends, no pause between
   webhooks; webhooks answered per second.
 - **fixed load**: ``--load-callers`` callers each listening 0.5–1.5 × ``--think`` seconds
@@ -331,7 +332,8 @@ def main() -> None:
     parser.add_argument("--database", default=None, help="SQLAlchemy URL (default: a new SQLite file)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds; medians are reported")
     parser.add_argument("--callers", type=int, default=10, help="concurrent callers at saturation")
-    parser.add_argument("--calls", type=int, default=120, help="calls per saturation run")
+    parser.add_argument("--calls", type=int, default=300, help="calls per saturation run")
+    parser.add_argument("--warm-up", type=int, default=30, help="calls before measuring, not counted")
     parser.add_argument("--load-callers", type=int, default=50, help="concurrent callers at fixed load")
     parser.add_argument("--load-calls", type=int, default=50, help="calls per fixed-load run")
     parser.add_argument("--think", type=float, default=1.0, help="seconds between a caller's webhooks")
@@ -342,7 +344,7 @@ def main() -> None:
     parser.add_argument("--profile", default=None, help="with --in-process: write cProfile data here")
     args = parser.parse_args()
     if args.quick:
-        args.rounds, args.calls, args.load_calls = 1, 60, 50
+        args.rounds, args.calls, args.load_calls = 1, 150, 50
 
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database or f"sqlite:///{tmp}/bench.db"
@@ -376,6 +378,9 @@ def run(args: argparse.Namespace, env: dict[str, str], url: str) -> None:
         for name in ("baseline", "hotline") if number_ % 2 else ("hotline", "baseline"):
             server = hotline(env, args.port, args.workers) if name == "hotline" else baseline(env, args.port)
             with server as base:
+                # Not counted: each worker's first requests open connections and fill caches.
+                drive(base, args.callers, args.warm_up, 0.0, first)
+                first += args.warm_up
                 saturated = drive(base, args.callers, args.calls, 0.0, first)
                 first += args.calls
                 loaded = drive(base, args.load_callers, args.load_calls, args.think, first)

@@ -189,3 +189,13 @@ def test_media_stream_websockets_work_under_ivr_serve(start_serving, tmp_path, m
     log = (tmp_path / "serve.log").read_text()
     assert "media stream for unknown or moved-on call" in log
     assert requests.get(f"{base}/health", timeout=(5, 60)).json() == {"status": "ok"}
+
+
+def test_several_workers_share_callers_that_keep_connections_open(start_serving):
+    # A kept-alive connection stays with the worker that accepted it; with several workers each
+    # response closes it, so a client's next request goes to whichever worker is free.
+    several = start_serving(IVR_WORKERS="2")
+    one = start_serving()
+    with requests.Session() as http:
+        assert http.get(f"{several}/health", timeout=(5, 60)).headers.get("Connection") == "close"
+        assert http.get(f"{one}/health", timeout=(5, 60)).headers.get("Connection") != "close"
