@@ -61,7 +61,7 @@ def log_events(
     at: datetime | None = None,
     locked: bool = False,
 ) -> None:
-    """Append events to an interaction's log, in order, with one multi-row ``INSERT``.
+    """Append events to an interaction's log, in order, with one ``INSERT`` (executemany).
 
     The sequence numbers come from the interaction's own counter, incremented in one
     ``UPDATE … RETURNING``: it numbers the events and locks the interaction row until commit,
@@ -69,17 +69,17 @@ def log_events(
     instead of both taking ``max(seq) + 1``. Lock order: a call's row before its interaction.
 
     ``locked``: the caller already holds the interaction's row lock and loaded it under that
-    lock (the webhooks), so the loaded counter is current: it is advanced in memory and written
-    by the flush together with the interaction's other changes, saving a round trip.
+    lock (the status callback), so the loaded counter is current: it is advanced in memory and
+    written by the flush together with the interaction's other changes, saving a round trip.
     """
     events = list(events)
     if not events:
         return
     # What a caller said is kept apart, under its own retention (docs/privacy.md).
     events = store_free_text(session, interaction, events)
-    if locked:
-        last = interaction.event_seq + len(events)
-        interaction.event_seq = last
+    if locked:  # set before the insert, whose autoflush then writes it with the other changes
+        first = interaction.event_seq + 1
+        interaction.event_seq += len(events)
     else:
         last = session.execute(
             update(Interaction)
@@ -89,8 +89,30 @@ def log_events(
             execution_options={"synchronize_session": False},
         ).scalar_one()
         set_committed_value(interaction, "event_seq", last)
+        first = last - len(events) + 1
+    _insert(session, interaction, events, first, at)
+
+
+def append_events(
+    session: Session, interaction: Interaction, events: list[Event], at: datetime | None = None
+) -> int:
+    """Insert events numbered on from the interaction's loaded counter; returns the new counter.
+
+    For a caller that holds the interaction's row lock, loaded it under that lock, and writes
+    the returned counter itself (the call webhooks, with the rest of the step's changes).
+    """
+    if not events:
+        return interaction.event_seq
+    # What a caller said is kept apart, under its own retention (docs/privacy.md).
+    events = store_free_text(session, interaction, events)
+    _insert(session, interaction, events, interaction.event_seq + 1, at)
+    return interaction.event_seq + len(events)
+
+
+def _insert(
+    session: Session, interaction: Interaction, events: list[Event], first: int, at: datetime | None
+) -> None:
     when = at or utcnow()
-    first = last - len(events) + 1
     rows = [
         {"interaction_id": interaction.id, "seq": seq, "kind": e.kind, "at": when, "data": _clean(e.data)}
         for seq, e in enumerate(events, start=first)

@@ -6,7 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
+
+from ivr.models import Interaction
 
 #: name → factory(services) building the service for one webhook.
 SERVICE_FACTORIES: dict[str, Callable[[Services], Any]] = {}
@@ -29,12 +32,22 @@ class Services:
     speech_capture: str = "off"
     #: A console test call: services act as for a real call but leave no lasting effect.
     test: bool = False
+    #: The call's history entry, as the webhook loaded (and locked) it.
+    interaction: Interaction | None = None
     _built: dict[str, Any] = field(default_factory=dict)
 
     @property
     def speech_gather(self) -> bool:
         """Whether <Gather> can take speech (Twilio's recogniser)."""
         return self.speech_capture == "twilio"
+
+    def call_interaction(self) -> Interaction | None:
+        """The call's history entry: the webhook's (no query), else looked up by CallSid."""
+        if self.interaction is None:
+            self.interaction = self.session.scalar(
+                select(Interaction).where(Interaction.call_sid == self.call_sid)
+            )
+        return self.interaction
 
     def get(self, name: str) -> Any:
         """The named service, built on first use (KeyError if none is registered)."""

@@ -29,9 +29,7 @@ class RoutingService:
         if self.services.test:  # a console test call rings no agent; the tester picks the result
             return
         session, now = self.services.session, self.services.config["CLOCK"]()
-        interaction = session.scalar(
-            select(Interaction).where(Interaction.call_sid == self.services.call_sid)
-        )
+        interaction = self.services.call_interaction()
         if variables.get("intent") in self.settings.urgent_intents:
             priority += 1
         if interaction is not None and self._called_before(interaction, now - self.settings.repeat_window):
@@ -47,7 +45,10 @@ class RoutingService:
             interaction_id=interaction.id if interaction else None,
             context=context,
         )
-        self._dispatch_after_commit()
+        # Nobody to offer the caller to: no routing pass (a transaction of its own); the routing
+        # worker's next pass handles what else a pass does (lost offers).
+        if routing.may_offer(session, now):
+            self._dispatch_after_commit()
 
     def leave(self, reason: str) -> None:
         """The caller left the queue (hung up, or the queue gave up)."""

@@ -63,9 +63,7 @@ class VoicemailService:
             )
             return
         session = self.services.session
-        interaction = session.scalar(
-            select(Interaction).where(Interaction.call_sid == self.services.call_sid)
-        )
+        interaction = self.services.call_interaction()
         if queue is None:
             queue = session.scalar(
                 select(Task.queue)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ivr.models import Customer, Interaction, Order
+from ivr.models import Customer, Order
 from ivr.orders.services import setting
 from ivr.returns.models import EMAIL, IN_PROGRESS, SHOP, SMS, ReturnDelivery, ReturnRequest
 from ivr.returns.policy import is_mobile, new_label_token, new_return_number
@@ -121,9 +121,8 @@ class ReturnsService:
         if self.services.test:
             return "12345678"
         session = self.services.session
-        interaction_id = session.scalar(
-            select(Interaction.id).where(Interaction.call_sid == self.services.call_sid)
-        )
+        interaction = self.services.call_interaction()
+        interaction_id = interaction.id if interaction else None
         row = register_return(session, self.services.config, new, now, interaction_id)
         return row.return_number
 

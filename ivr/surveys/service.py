@@ -67,7 +67,7 @@ class SurveyService:
         )
 
     def _interaction(self) -> Interaction | None:
-        return self.session.scalar(select(Interaction).where(Interaction.call_sid == self.services.call_sid))
+        return self.services.call_interaction()
 
     def _count(self, kinds: tuple[str, ...], since: datetime, *where: object) -> int:
         """Survey events of real calls (console test calls excluded) since ``since``."""

@@ -6,12 +6,13 @@ would send is sent signed, as Twilio sends it.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from urllib.parse import urlparse
 
 from sqlalchemy import select
 
 from ivr.desk import routing
-from ivr.desk.models import AgentActivity, Task
+from ivr.desk.models import AgentActivity, Task, User
 from ivr.history import customer_history
 from tests.conftest import OPEN_HOURS, twiml
 from tests.desk.conftest import CALLER, activity, agent_leg, url_path
@@ -171,3 +172,27 @@ def test_callers_nobody_free_can_serve_do_not_block_the_caller_behind_them(
     assert activity(session, agent["email"]) == "offered"
     offered = session.scalar(select(Task).where(Task.status == "offered"))
     assert offered is not None and offered.call_sid == caller.call_sid
+
+
+def test_an_agent_whose_wrap_up_is_over_gets_the_next_caller_at_once(phone, fake, available_agent, session):
+    agent = available_agent()
+    user = session.scalar(select(User).where(User.email == agent["email"]))
+    user.activity, user.activity_until = "wrapup", datetime(2000, 1, 1, tzinfo=UTC)
+    session.commit()
+    caller = phone(CALLER)
+    caller.dial()
+    caller.press("0")
+    assert [c.to for c in fake.calls] == ["+4930123456"]
+    assert activity(session, agent["email"]) == "offered"
+
+
+def test_an_agent_still_wrapping_up_is_not_offered_a_caller(phone, fake, available_agent, session):
+    agent = available_agent()
+    user = session.scalar(select(User).where(User.email == agent["email"]))
+    user.activity, user.activity_until = "wrapup", datetime(2100, 1, 1, tzinfo=UTC)
+    session.commit()
+    caller = phone(CALLER)
+    caller.dial()
+    assert caller.press("0").verb == "Enqueue"
+    assert fake.calls == []
+    assert activity(session, agent["email"]) == "wrapup"

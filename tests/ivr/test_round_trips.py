@@ -52,3 +52,17 @@ def test_a_call_costs_a_few_statements_per_webhook(app: Flask, phone: Callable[.
     # forgotten (privacy), its event.
     assert len(status) <= 5, status
     assert "INSERT" in menu and "INSERT" in status  # the events were still written
+
+
+def test_joining_the_queue_while_nobody_is_free_is_one_short_transaction(
+    app: Flask, phone: Callable[..., Phone]
+) -> None:
+    caller = phone()
+    caller.dial()
+    with statements(app) as queued:
+        assert caller.press("0").verb == "Enqueue"
+    # The call with its interaction, the repeat-caller count, the task (looked up, inserted), its
+    # event (counter, insert), the step's events, call and interaction, whether anyone is free;
+    # no routing pass of its own (SQLite counts each transaction's BEGIN).
+    assert len(queued) <= 12, queued
+    assert queued.count("BEGIN") <= 1, queued
