@@ -7,7 +7,7 @@ import os
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, insert, select
+from sqlalchemy import ColumnElement, Select, bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from ivr.db import lock_names
@@ -48,6 +48,15 @@ def build_source(services: Services) -> OrderSource:
 WINDOW = timedelta(hours=24)
 
 
+def _failures_since(which: ColumnElement[bool]) -> Select[int]:
+    """Count failures matching ``which`` after ``:since`` (built once: building costs more than SQL)."""
+    return select(func.count()).where(which, OrderVerificationFailure.at > bindparam("since"))
+
+
+_CALLER_FAILURES = _failures_since(OrderVerificationFailure.caller == bindparam("key"))
+_ORDER_FAILURES = _failures_since(OrderVerificationFailure.order_number == bindparam("key"))
+
+
 class GuessGuard:
     """Failed order verifications per caller and per order number, shared by all calls and workers."""
 
@@ -64,11 +73,11 @@ class GuessGuard:
 
     def caller_failures(self, caller: str, now: datetime) -> int:
         """Failed verifications of ``caller`` (a number or ``withheld``) in the last 24 hours."""
-        return self._count(OrderVerificationFailure.caller == caller, now)
+        return self._count(_CALLER_FAILURES, caller, now)
 
     def order_failures(self, order_number: str, now: datetime) -> int:
         """Failed verifications of ``order_number``, by any caller, in the last 24 hours."""
-        return self._count(OrderVerificationFailure.order_number == order_number, now)
+        return self._count(_ORDER_FAILURES, order_number, now)
 
     def record_failure(self, caller: str, order_number: str, now: datetime) -> None:
         """Count one failed verification (and drop the caller's failures that no longer count)."""
@@ -76,9 +85,8 @@ class GuessGuard:
         self.session.execute(delete(row).where(row.caller == caller, row.at <= now - WINDOW))
         self.session.execute(insert(row).values(caller=caller, order_number=order_number, at=now))
 
-    def _count(self, which: ColumnElement[bool], now: datetime) -> int:
-        query = select(func.count()).where(which, OrderVerificationFailure.at > now - WINDOW)
-        return int(self.session.scalar(query) or 0)
+    def _count(self, query: Any, key: str, now: datetime) -> int:
+        return int(self.session.scalar(query, {"key": key, "since": now - WINDOW}) or 0)
 
 
 def build_guard(services: Services) -> GuessGuard:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ivr.models.order import OPEN_STATUSES, Order
@@ -47,6 +47,22 @@ class OrderSource(Protocol):
         ...
 
 
+# Built once: building a statement and its cache key costs more CPU than running it.
+_BY_NUMBER = select(Order).where(Order.order_number == bindparam("order_number"))
+_LATEST_OPEN = (
+    select(Order)
+    .where(Order.phone == bindparam("phone"), Order.status.in_(OPEN_STATUSES))
+    .order_by(Order.ordered_at.desc(), Order.id.desc())
+    .limit(1)
+)
+_LATEST_DELIVERED = (
+    select(Order)
+    .where(Order.phone == bindparam("phone"), Order.status == "delivered")
+    .order_by(Order.delivered_at.desc(), Order.ordered_at.desc(), Order.id.desc())
+    .limit(1)
+)
+
+
 class DatabaseOrderSource:
     """Orders from the ``orders`` table (filled by CSV import or the REST API)."""
 
@@ -55,27 +71,17 @@ class DatabaseOrderSource:
 
     def find(self, order_number: str) -> OrderInfo | None:
         """The order with this number, or None."""
-        order = self.session.scalar(select(Order).where(Order.order_number == order_number))
+        order = self.session.scalar(_BY_NUMBER, {"order_number": order_number})
         return info_of(order) if order is not None else None
 
     def latest_open(self, phone: str) -> OrderInfo | None:
         """The newest open order placed with this E.164 phone number, or None."""
-        order = self.session.scalar(
-            select(Order)
-            .where(Order.phone == phone, Order.status.in_(OPEN_STATUSES))
-            .order_by(Order.ordered_at.desc(), Order.id.desc())
-            .limit(1)
-        )
+        order = self.session.scalar(_LATEST_OPEN, {"phone": phone})
         return info_of(order) if order is not None else None
 
     def latest_delivered(self, phone: str) -> OrderInfo | None:
         """The most recently delivered order placed with this E.164 phone number, or None."""
-        order = self.session.scalar(
-            select(Order)
-            .where(Order.phone == phone, Order.status == "delivered")
-            .order_by(Order.delivered_at.desc(), Order.ordered_at.desc(), Order.id.desc())
-            .limit(1)
-        )
+        order = self.session.scalar(_LATEST_DELIVERED, {"phone": phone})
         return info_of(order) if order is not None else None
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -132,13 +132,17 @@ def build_returns(services: Services) -> ReturnsService:
     return ReturnsService(services)
 
 
+# Built once (every incoming call asks, for the proactive notice).
+_IN_PROGRESS_BY_PHONE = (
+    select(ReturnRequest.order_number, Order.ordered_at)
+    .join(Order, Order.order_number == ReturnRequest.order_number)
+    .where(Order.phone == bindparam("phone"), ReturnRequest.state.in_(IN_PROGRESS))
+    .order_by(ReturnRequest.created_at.desc(), ReturnRequest.id.desc())
+    .limit(1)
+)
+
+
 def return_in_progress(session: Session, phone: str) -> tuple[str, date | None] | None:
     """(order number, order date) of the newest unfinished return on an order placed with ``phone``."""
-    row = session.execute(
-        select(ReturnRequest.order_number, Order.ordered_at)
-        .join(Order, Order.order_number == ReturnRequest.order_number)
-        .where(Order.phone == phone, ReturnRequest.state.in_(IN_PROGRESS))
-        .order_by(ReturnRequest.created_at.desc(), ReturnRequest.id.desc())
-        .limit(1)
-    ).first()
+    row = session.execute(_IN_PROGRESS_BY_PHONE, {"phone": phone}).first()
     return (row[0], row[1]) if row else None
