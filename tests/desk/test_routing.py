@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from urllib.parse import urlparse
 
+import pytest
 from sqlalchemy import select
 
 from ivr.desk import routing
@@ -174,25 +175,19 @@ def test_callers_nobody_free_can_serve_do_not_block_the_caller_behind_them(
     assert offered is not None and offered.call_sid == caller.call_sid
 
 
-def test_an_agent_whose_wrap_up_is_over_gets_the_next_caller_at_once(phone, fake, available_agent, session):
+@pytest.mark.parametrize(
+    ("wrapup_until", "offered"),
+    [(datetime(2000, 1, 1, tzinfo=UTC), True), (datetime(2100, 1, 1, tzinfo=UTC), False)],
+)
+def test_an_agent_gets_the_next_caller_as_soon_as_their_wrap_up_is_over(
+    phone, fake, available_agent, session, wrapup_until, offered
+):
     agent = available_agent()
     user = session.scalar(select(User).where(User.email == agent["email"]))
-    user.activity, user.activity_until = "wrapup", datetime(2000, 1, 1, tzinfo=UTC)
-    session.commit()
-    caller = phone(CALLER)
-    caller.dial()
-    caller.press("0")
-    assert [c.to for c in fake.calls] == ["+4930123456"]
-    assert activity(session, agent["email"]) == "offered"
-
-
-def test_an_agent_still_wrapping_up_is_not_offered_a_caller(phone, fake, available_agent, session):
-    agent = available_agent()
-    user = session.scalar(select(User).where(User.email == agent["email"]))
-    user.activity, user.activity_until = "wrapup", datetime(2100, 1, 1, tzinfo=UTC)
+    user.activity, user.activity_until = "wrapup", wrapup_until
     session.commit()
     caller = phone(CALLER)
     caller.dial()
     assert caller.press("0").verb == "Enqueue"
-    assert fake.calls == []
-    assert activity(session, agent["email"]) == "wrapup"
+    assert [c.to for c in fake.calls] == (["+4930123456"] if offered else [])
+    assert activity(session, agent["email"]) == ("offered" if offered else "wrapup")
