@@ -94,6 +94,16 @@ def stream(app: Flask) -> Callable[[], Stream]:
         session.close()
 
 
+def left_queue_events(
+    left_at: float, reason: str = "hangup", waited: int | None = None, queue: str = "service"
+):
+    """Events of a caller who joined the queue at 30 s and left at ``left_at`` s (hung up, or a callback)."""
+    data: dict[str, Any] = {"queue": queue, "reason": reason}
+    if waited is not None:
+        data["waited"] = waited
+    return [(30, "queued", {"queue": queue}), (left_at, "left_queue", data)]
+
+
 def answered(
     wait: float, talk: int, agent_id: int, queue: str = "service", wrapup_after: float | None = None
 ):

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from ivr.apikeys import create_api_key
 from ivr.cli import main
-from tests.insights.conftest import answered
+from tests.insights.conftest import answered, left_queue_events
 
 T0 = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
 
@@ -19,10 +19,7 @@ def _calls(s):
         T0,
         "+4915100000002",
         outcome="abandoned",
-        events=[
-            (30, "queued", {"queue": "service"}),
-            (60, "left_queue", {"queue": "service", "reason": "hangup"}),
-        ],
+        events=left_queue_events(60),
     )
     s.call(T0, "+4915100000001", outcome="self_service", intent="order_status")
     keys = {scope: create_api_key(s.session, f"bi-{scope}", [scope]) for scope in ("kpis", "orders")}

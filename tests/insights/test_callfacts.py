@@ -11,7 +11,7 @@ from ivr.insights.callfacts import CallFacts, FactsState
 from ivr.insights.kpis import compute_kpis, parse_period
 from ivr.insights.settings import KpiSettings
 from ivr.models import InteractionEvent
-from tests.insights.conftest import answered
+from tests.insights.conftest import answered, left_queue_events
 
 SETTINGS = KpiSettings()
 T0 = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
@@ -43,10 +43,7 @@ def test_events_logged_after_a_report_count_in_the_next_one(stream):
         T0 + timedelta(hours=1),
         "+4915100000002",
         outcome="abandoned",
-        events=[
-            (30, "queued", {"queue": "service"}),
-            (70, "left_queue", {"queue": "service", "reason": "hangup"}),
-        ],
+        events=left_queue_events(70),
     )
     s.session.commit()
     after = day(s.session)["total"]

@@ -8,7 +8,7 @@ import pytest
 
 from ivr.insights.kpis import PeriodError, compute_kpis, parse_period
 from ivr.insights.settings import KpiSettings, KpiSettingsError
-from tests.insights.conftest import answered
+from tests.insights.conftest import answered, left_queue_events
 
 SETTINGS = KpiSettings()
 T0 = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)  # Monday 10:00 in Berlin (summer time)
@@ -29,28 +29,19 @@ def test_queue_kpis_keep_short_abandons_callbacks_and_ivr_hangups_apart(stream):
         T0,
         "+4915100000003",
         outcome="abandoned",
-        events=[
-            (30, "queued", {"queue": "service"}),
-            (33, "left_queue", {"queue": "service", "reason": "hangup", "waited": 3}),
-        ],
+        events=left_queue_events(33, waited=3),
     )
     s.call(
         T0,
         "+4915100000004",
         outcome="abandoned",
-        events=[
-            (30, "queued", {"queue": "service"}),
-            (70, "left_queue", {"queue": "service", "reason": "hangup", "waited": 40}),
-        ],
+        events=left_queue_events(70, waited=40),
     )
     s.call(
         T0,
         "+4915100000005",
         outcome="callback",
-        events=[
-            (30, "queued", {"queue": "service"}),
-            (50, "left_queue", {"queue": "service", "reason": "leave", "waited": 20}),
-        ],
+        events=left_queue_events(50, "leave", waited=20),
     )
     # self-served in the IVR; hung up in the IVR (never queued: not an abandon)
     s.call(T0, "+4915100000006", outcome="self_service", intent="order_status")
@@ -94,19 +85,13 @@ def test_service_level_denominator_is_a_setting(stream):
         T0,
         "+4915100000002",
         outcome="abandoned",
-        events=[
-            (30, "queued", {"queue": "service"}),
-            (32, "left_queue", {"queue": "service", "reason": "hangup"}),
-        ],
+        events=left_queue_events(32),
     )
     s.call(
         T0,
         "+4915100000003",
         outcome="abandoned",
-        events=[
-            (30, "queued", {"queue": "service"}),
-            (60, "left_queue", {"queue": "service", "reason": "hangup"}),
-        ],
+        events=left_queue_events(60),
     )
     s.session.commit()
     handled = KpiSettings(service_level_denominator="handled", short_abandon_seconds=0)
