@@ -11,7 +11,8 @@ baseline (``benchmarks/stateless_app.py`` under gunicorn with 2 workers):
 
 - **warm-up**: ``--warm-up`` calls at saturation, not counted (connections, caches).
 - **saturation**: ``--callers`` callers dial again as soon as a call ends, no pause between
-  webhooks; webhooks answered per second.
+  webhooks; webhooks answered per second, and the CPU the server's processes spent per webhook
+  (from ``/proc``; the load generator and the database server not included).
 - **fixed load**: ``--load-callers`` callers each listening 0.5–1.5 × ``--think`` seconds
   between webhooks; p50/p99 latency per webhook.
 
@@ -131,6 +132,13 @@ class Result:
     seconds: float = 0.0
     timings: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    #: CPU seconds the server's processes (gunicorn and its workers) spent meanwhile.
+    cpu: float = 0.0
+
+    @property
+    def cpu_per_webhook(self) -> float:
+        """Server CPU milliseconds per webhook: steadier than throughput on a shared machine."""
+        return self.cpu / self.webhooks * 1000 if self.webhooks else 0.0
 
     @property
     def rate(self) -> float:
@@ -228,9 +236,24 @@ def prepare(env: dict[str, str]) -> None:
     session_factory(app).kw["bind"].dispose()
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) of a process and its children so far (Linux ``/proc``)."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(entry.name) == pid or int(fields[1]) == pid:  # fields[1]: the parent's pid
+            total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def gunicorn(env: dict[str, str], port: int, app: str, *options: str) -> Iterator[str]:
-    """A gunicorn serving ``app`` on 127.0.0.1:port until the block ends; yields its base URL."""
+def gunicorn(env: dict[str, str], port: int, app: str, *options: str) -> Iterator[tuple[str, int]]:
+    """A gunicorn serving ``app`` on 127.0.0.1:port until the block ends; yields URL and pid."""
     command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", *options]
     command += ["--access-logfile", "/dev/null", "--log-level", "warning", app]
     server = subprocess.Popen(command, env=env)
@@ -247,7 +270,7 @@ def gunicorn(env: dict[str, str], port: int, app: str, *options: str) -> Iterato
                 time.sleep(0.1)
         else:
             raise SystemExit(f"gunicorn for {app} did not start")
-        yield base
+        yield base, server.pid
     finally:
         server.terminate()
         server.wait(60)
@@ -377,17 +400,20 @@ def run(args: argparse.Namespace, env: dict[str, str], url: str) -> None:
     for number_ in range(args.rounds):
         for name in ("baseline", "hotline") if number_ % 2 else ("hotline", "baseline"):
             server = hotline(env, args.port, args.workers) if name == "hotline" else baseline(env, args.port)
-            with server as base:
+            with server as (base, pid):
                 # Not counted: each worker's first requests open connections and fill caches.
                 drive(base, args.callers, args.warm_up, 0.0, first)
                 first += args.warm_up
+                cpu = cpu_seconds(pid)
                 saturated = drive(base, args.callers, args.calls, 0.0, first)
+                saturated.cpu = cpu_seconds(pid) - cpu
                 first += args.calls
                 loaded = drive(base, args.load_callers, args.load_calls, args.think, first)
                 first += args.load_calls
             rounds[name].append((saturated, loaded))
             print(
-                f"round {number_ + 1} {name}: {saturated.rate:.0f} webhooks/s at saturation; "
+                f"round {number_ + 1} {name}: {saturated.rate:.0f} webhooks/s at saturation "
+                f"({saturated.cpu_per_webhook:.2f} ms server CPU each); "
                 f"p50 {loaded.quantile(50):.1f} / p99 {loaded.quantile(99):.1f} ms at fixed load; "
                 f"errors {len(saturated.errors) + len(loaded.errors)}",
                 flush=True,
@@ -402,7 +428,8 @@ def run(args: argparse.Namespace, env: dict[str, str], url: str) -> None:
         f"{args.load_callers} callers, think {args.think}s, {args.load_calls} calls\n"
     )
     print(
-        "| server | webhooks/s at saturation | p50 ms | p99 ms | max ms | errors |\n|---|---|---|---|---|---|"
+        "| server | webhooks/s at saturation | server CPU ms per webhook | p50 ms | p99 ms | max ms "
+        "| errors |\n|---|---|---|---|---|---|---|"
     )
     medians: dict[str, float] = {}
     for name, results in rounds.items():
@@ -411,8 +438,9 @@ def run(args: argparse.Namespace, env: dict[str, str], url: str) -> None:
         p50 = statistics.median(load.quantile(50) for _, load in results)
         p99 = statistics.median(load.quantile(99) for _, load in results)
         top = statistics.median(max(load.timings) * 1000 for _, load in results)
+        cpu = statistics.median(s.cpu_per_webhook for s, _ in results)
         errors = sum(len(s.errors) + len(load.errors) for s, load in results)
-        print(f"| {name} | {rate:.0f} | {p50:.1f} | {p99:.1f} | {top:.1f} | {errors} |")
+        print(f"| {name} | {rate:.0f} | {cpu:.2f} | {p50:.1f} | {p99:.1f} | {top:.1f} | {errors} |")
     print(
         f"\nratio hotline / stateless baseline (throughput): {medians['hotline'] / medians['baseline']:.2f}"
     )
