@@ -64,7 +64,7 @@ def log_events(
     at: datetime | None = None,
     locked: bool = False,
 ) -> None:
-    """Append events to an interaction's log, in order, with one ``INSERT`` (executemany).
+    """Append events to an interaction's log, in order, with one ``INSERT``.
 
     The sequence numbers come from the interaction's own counter, incremented in one
     ``UPDATE … RETURNING``: it numbers the events and locks the interaction row until commit,
