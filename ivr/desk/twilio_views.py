@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, request
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.calls import continue_call
@@ -74,15 +75,23 @@ def agent_answered() -> str:
     return str(response)
 
 
+def _task_and_call(session: Session) -> tuple[Task | None, Call | None]:
+    """The task named in the URL and this webhook's call, or Nones unless they belong together."""
+    task_id = _int(request.args.get("task"))
+    task = session.get(Task, task_id) if task_id is not None else None
+    call = session.scalar(select(Call).where(Call.call_sid == request.form.get("CallSid", "")))
+    if task is None or call is None or task.call_sid != call.call_sid:
+        return None, None
+    return task, call
+
+
 @bp.post("/caller")
 @twilio_webhook
 def caller_joins() -> str:
     """The caller, moved out of the queue, joins the agent; afterwards the flow goes on."""
-    task_id = _int(request.args.get("task"))
     with unit_of_work() as session:
-        task = session.get(Task, task_id) if task_id is not None else None
-        call = session.scalar(select(Call).where(Call.call_sid == request.form.get("CallSid", "")))
-        if task is None or call is None or task.call_sid != call.call_sid:
+        task, call = _task_and_call(session)
+        if task is None or call is None:
             return HANGUP
         action = external_url("desk_twilio.caller_done", task=task.id, lang=call.language)
     response = VoiceResponse()
@@ -148,17 +157,10 @@ def agent_call_status() -> str:
 @twilio_webhook
 def caller_transferred() -> str:
     """The caller, taken out of the conference, waits in the queue of their new task."""
-    task_id = _int(request.args.get("task"))
     with unit_of_work() as session:
-        task = session.get(Task, task_id) if task_id is not None else None
-        call = session.scalar(select(Call).where(Call.call_sid == request.form.get("CallSid", "")))
-        if (
-            task is None
-            or call is None
-            or task.call_sid != call.call_sid
-            or task.status not in routing.QUEUED
-        ):
-            return '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>'
+        task, call = _task_and_call(session)
+        if task is None or call is None or task.status not in routing.QUEUED:
+            return HANGUP
         action = external_url("twilio.step", n=call.step, lang=call.language)
         language, queue = call.language, task.queue
     response = VoiceResponse()

@@ -133,13 +133,19 @@ def visible_voicemail(
     return session.scalar(query)
 
 
-def assign(session: Session, user: User, voicemail_id: int, assignee_id: int, now: datetime) -> Voicemail:
-    """Give the voicemail to an agent: agents take it themselves, supervisors give it to anyone."""
+def _open_voicemail(session: Session, user: User, voicemail_id: int) -> Voicemail:
+    """The voicemail, locked, if the user may see it and it is not done yet."""
     voicemail = visible_voicemail(session, user, voicemail_id, lock=True)
     if voicemail is None:
         raise VoicemailError("This voicemail is not in your queues.")
     if voicemail.status == "done":
         raise VoicemailError("This voicemail has been dealt with already.")
+    return voicemail
+
+
+def assign(session: Session, user: User, voicemail_id: int, assignee_id: int, now: datetime) -> Voicemail:
+    """Give the voicemail to an agent: agents take it themselves, supervisors give it to anyone."""
+    voicemail = _open_voicemail(session, user, voicemail_id)
     if not user.has_role("supervisor"):
         if assignee_id != user.id:
             raise VoicemailError("Only supervisors can give a voicemail to someone else.")
@@ -155,11 +161,7 @@ def assign(session: Session, user: User, voicemail_id: int, assignee_id: int, no
 
 def mark_done(session: Session, user: User, voicemail_id: int, note: str, now: datetime) -> Voicemail:
     """The voicemail has been dealt with; once done it stays as it was (who, when)."""
-    voicemail = visible_voicemail(session, user, voicemail_id, lock=True)
-    if voicemail is None:
-        raise VoicemailError("This voicemail is not in your queues.")
-    if voicemail.status == "done":
-        raise VoicemailError("This voicemail has been dealt with already.")
+    voicemail = _open_voicemail(session, user, voicemail_id)
     if voicemail.assigned_to not in (None, user.id) and not user.has_role("supervisor"):
         raise VoicemailError("This voicemail is a colleague's.")
     voicemail.status, voicemail.done_at, voicemail.done_by = "done", now, user.id
