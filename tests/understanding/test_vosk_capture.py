@@ -444,7 +444,10 @@ def test_a_huge_frame_closes_the_stream_and_the_caller_is_asked_again(
     for frame in list(_frames(spoken_wav, silence_seconds=0))[:10]:
         ws.send(frame)
     with contextlib.suppress(ConnectionClosed, OSError):  # the server may hang up mid-send
-        ws.send(json.dumps({"event": "media", "media": {"payload": "A" * 20 * 1024 * 1024}}))
+        # 16 times the limit: refused all the same, and sent quickly even on a loaded machine
+        # (20 MB took long enough there for the stream's receive timeout to end it first).
+        huge = "A" * 16 * streams.MAX_MESSAGE_BYTES
+        ws.send(json.dumps({"event": "media", "media": {"payload": huge}}))
     _wait_closed(ws)
     # Closed at once (1009, message too big) with what was heard kept; an accepted frame would
     # have kept the stream open until it timed out.
