@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, TextClause, bindparam, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload
@@ -20,7 +21,15 @@ from ivr.flows.engine import resume_flow, start_flow
 from ivr.flows.nodes.base import CallState, Context
 from ivr.flows.steps import CallerInput, Event, Step
 from ivr.flows.store import flow_by_id, flow_of, latest_version
-from ivr.history import append_events, get_or_create_customer, log_events
+from ivr.history import (
+    MAX_ROWS_PER_INSERT,
+    announce,
+    events_insert_parts,
+    get_or_create_customer,
+    insert_batch,
+    log_events,
+    numbered_events,
+)
 from ivr.models import Call, Interaction
 from ivr.models._types import utcnow
 from ivr.models.interaction import ADDRESS_LENGTH
@@ -70,6 +79,9 @@ _INTERACTIONS = cast(Table, Interaction.__table__)
 _INSERT_CALL = insert(_CALLS)
 _UPDATE_CALL = update(_CALLS).where(_CALLS.c.id == bindparam("row_id"))
 _UPDATE_INTERACTION = update(_INTERACTIONS).where(_INTERACTIONS.c.id == bindparam("row_id"))
+#: The call's columns a step writes, and those only a new call's row gets.
+_CALL_STATE = ("node", "language", "variables", "counters", "finished", "step", "last_response", "updated_at")
+_CALL_IDENTITY = ("call_sid", "interaction_id", "flow_version_id")
 
 
 class UnknownFlow(Exception):
@@ -300,28 +312,65 @@ def _save(
     store_consents(session, call, interaction, ctx.events)
     # The interaction is locked (inserted, or loaded FOR UPDATE): its counter numbers the events.
     # Stamped with the call's clock (the app's CLOCK), like every decision made in this step.
-    seen: dict[str, Any] = {
-        "language": state.language,
-        "event_seq": append_events(session, interaction, ctx.events, at=ctx.now),
-    }
+    batch = numbered_events(session, interaction, ctx.events, at=ctx.now)
+    seen: dict[str, Any] = {"language": state.language, "event_seq": batch.last_seq}
     if "intent" in state.variables:
         seen["intent"] = state.variables["intent"]
-    if call.id is None:
-        session.execute(
-            _INSERT_CALL,
-            {
-                "call_sid": call.call_sid,
-                "interaction_id": call.interaction_id,
-                "flow_version_id": call.flow_version_id,
-                **changes,
-            },
+    new = call.id is None
+    if new:
+        changes.update(
+            call_sid=call.call_sid, interaction_id=call.interaction_id, flow_version_id=call.flow_version_id
         )
+    if session.get_bind().dialect.name == "postgresql" and len(batch.rows) <= MAX_ROWS_PER_INSERT:
+        # One round trip for the call's row, the interaction's and the events.
+        statement = _step_writes(new, tuple(seen), len(batch.rows))
+        params = {**changes, "updated_at": utcnow(), **batch.params()}
+        params.update(
+            {f"interaction_{key}": value for key, value in seen.items()}, interaction_row=interaction.id
+        )
+        if not new:
+            params["row_id"] = call.id
+        session.execute(statement, params)
+        announce(session, batch)
     else:
-        session.execute(_UPDATE_CALL, {"row_id": call.id, **changes})
+        insert_batch(session, batch)
+        if new:
+            session.execute(_INSERT_CALL, changes)
+        else:
+            session.execute(_UPDATE_CALL, {"row_id": call.id, **changes})
+        session.execute(_UPDATE_INTERACTION, {"row_id": interaction.id, **seen})
+    if not new:
         _written(call, changes)
-    session.execute(_UPDATE_INTERACTION, {"row_id": interaction.id, **seen})
     _written(interaction, seen)
     return str(changes["last_response"])
+
+
+@functools.cache
+def _step_writes(new_call: bool, interaction_columns: tuple[str, ...], events: int) -> TextClause:
+    """PostgreSQL: a step's writes as one statement, the call's and interaction's rows in ``WITH``.
+
+    Parameters: the call's columns by name (``row_id`` for an update), the interaction's as
+    ``interaction_<column>`` and ``interaction_row``, the events as ``EventBatch.params`` names them.
+    PostgreSQL runs every data-modifying ``WITH`` part exactly once, whatever the main part reads.
+    """
+    columns = [*_CALL_STATE, *(_CALL_IDENTITY if new_call else ())]
+    if new_call:
+        call_sql = (
+            f"INSERT INTO {_CALLS.name} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
+        )
+    else:
+        call_sql = f"UPDATE {_CALLS.name} SET {', '.join(f'{c} = :{c}' for c in columns)} WHERE id = :row_id"
+    sets = ", ".join(f"{c} = :interaction_{c}" for c in interaction_columns)
+    interaction_sql = f"UPDATE {_INTERACTIONS.name} SET {sets} WHERE id = :interaction_row"
+    if events:
+        events_sql, types = events_insert_parts(events)
+        sql = f"WITH call_row AS ({call_sql}), interaction_row AS ({interaction_sql}) {events_sql}"
+    else:
+        sql = f"WITH call_row AS ({call_sql}) {interaction_sql}"
+        types = []
+    types += [bindparam(c, type_=_CALLS.c[c].type) for c in columns]
+    types += [bindparam(f"interaction_{c}", type_=_INTERACTIONS.c[c].type) for c in interaction_columns]
+    return text(sql).bindparams(*types)
 
 
 def _written(row: Call | Interaction, values: dict[str, Any]) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, TextClause, bindparam, insert, select, text, update
+from sqlalchemy import BindParameter, Table, TextClause, bindparam, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
@@ -23,7 +24,7 @@ _EVENTS = cast(Table, InteractionEvent.__table__)
 # Built once: statement construction and cache keys cost more CPU than running them.
 _INSERT_EVENTS = insert(_EVENTS)
 _EVENT_COLUMNS = ("interaction_id", "seq", "kind", "at", "data")
-_MAX_ROWS_PER_INSERT = 8
+MAX_ROWS_PER_INSERT = 8
 _CUSTOMER_BY_PHONE = select(Customer).where(Customer.phone == bindparam("phone"))
 #: Called with every batch of events ``log_events`` writes, inside the writing transaction.
 EventsListener = Callable[[Session, Interaction, list[Event]], None]
@@ -93,55 +94,88 @@ def log_events(
         ).scalar_one()
         set_committed_value(interaction, "event_seq", last)
         first = last - len(events) + 1
-    _insert(session, interaction, events, first, at)
+    insert_batch(session, EventBatch(interaction, events, _rows(interaction, events, first, at)))
 
 
-def append_events(
+@dataclass
+class EventBatch:
+    """Events of one interaction as rows numbered on from its loaded counter, not yet inserted."""
+
+    interaction: Interaction
+    events: list[Event]
+    rows: list[dict[str, Any]]
+
+    @property
+    def last_seq(self) -> int:
+        """The interaction's counter once these rows are in."""
+        return self.interaction.event_seq + len(self.rows)
+
+    def params(self) -> dict[str, Any]:
+        """The rows as parameters of ``events_insert_parts(len(rows))``: ``<column>_<n>``."""
+        return {f"{key}_{n}": value for n, row in enumerate(self.rows) for key, value in row.items()}
+
+
+def numbered_events(
     session: Session, interaction: Interaction, events: list[Event], at: datetime | None = None
-) -> int:
-    """Insert events numbered on from the interaction's loaded counter; returns the new counter.
+) -> EventBatch:
+    """The rows for ``events``, numbered on from the interaction's loaded counter.
 
-    For a caller that holds the interaction's row lock, loaded it under that lock, and writes
-    the returned counter itself (the call webhooks, with the rest of the step's changes).
+    What a caller said is stored apart here, under its own retention (docs/privacy.md). Whoever
+    inserts the rows (``insert_batch``, or ``events_insert_parts`` and then ``announce``) tells the
+    listeners.
     """
     if not events:
-        return interaction.event_seq
-    # What a caller said is kept apart, under its own retention (docs/privacy.md).
+        return EventBatch(interaction, [], [])
     events = store_free_text(session, interaction, events)
-    _insert(session, interaction, events, interaction.event_seq + 1, at)
-    return interaction.event_seq + len(events)
+    return EventBatch(interaction, events, _rows(interaction, events, interaction.event_seq + 1, at))
 
 
-def _insert(
-    session: Session, interaction: Interaction, events: list[Event], first: int, at: datetime | None
-) -> None:
+def announce(session: Session, batch: EventBatch) -> None:
+    """Tell the listeners (``on_events_logged``) about a batch just inserted."""
+    for listener in _listeners:
+        listener(session, batch.interaction, batch.events)
+
+
+def _rows(
+    interaction: Interaction, events: list[Event], first: int, at: datetime | None
+) -> list[dict[str, Any]]:
     when = at or utcnow()
-    rows = [
+    return [
         {"interaction_id": interaction.id, "seq": seq, "kind": e.kind, "at": when, "data": _clean(e.data)}
         for seq, e in enumerate(events, start=first)
     ]
+
+
+def insert_batch(session: Session, batch: EventBatch) -> None:
+    """Insert a batch of events (none: nothing) and announce it."""
+    if not batch.rows:
+        return
     # Core, not ORM objects: no unit-of-work bookkeeping. One statement per batch size, built
     # once: psycopg runs an executemany as a pipeline, dearer than one multi-row INSERT.
-    if len(rows) <= _MAX_ROWS_PER_INSERT:
-        params = {f"{key}_{n}": value for n, row in enumerate(rows) for key, value in row.items()}
-        session.execute(_insert_events(len(rows)), params)
+    if len(batch.rows) <= MAX_ROWS_PER_INSERT:
+        session.execute(_events_insert(len(batch.rows)), batch.params())
     else:
-        session.execute(_INSERT_EVENTS, rows)
-    for listener in _listeners:
-        listener(session, interaction, events)
+        session.execute(_INSERT_EVENTS, batch.rows)
+    announce(session, batch)
 
 
 @functools.cache
-def _insert_events(count: int) -> TextClause:
-    """``INSERT … VALUES`` of ``count`` events, parameters ``<column>_<n>``.
+def _events_insert(count: int) -> TextClause:
+    """``INSERT … VALUES`` of ``count`` events (see ``events_insert_parts``)."""
+    sql, types = events_insert_parts(count)
+    return text(sql).bindparams(*types)
+
+
+def events_insert_parts(count: int) -> tuple[str, list[BindParameter[Any]]]:
+    """SQL and typed parameters of an ``INSERT … VALUES`` of ``count`` events (at most
+    ``MAX_ROWS_PER_INSERT``), parameters ``<column>_<n>`` (``EventBatch.params``).
 
     Text, not ``insert().values([...])``: SQLAlchemy caches no multi-VALUES insert, and compiling
     one for every webhook cost more CPU than the rest of its SQL.
     """
     rows = ", ".join("(" + ", ".join(f":{c}_{n}" for c in _EVENT_COLUMNS) + ")" for n in range(count))
-    statement = text(f"INSERT INTO {_EVENTS.name} ({', '.join(_EVENT_COLUMNS)}) VALUES {rows}")
-    types = [bindparam(f"{c}_{n}", type_=_EVENTS.c[c].type) for n in range(count) for c in _EVENT_COLUMNS]
-    return statement.bindparams(*types)
+    sql = f"INSERT INTO {_EVENTS.name} ({', '.join(_EVENT_COLUMNS)}) VALUES {rows}"
+    return sql, [bindparam(f"{c}_{n}", type_=_EVENTS.c[c].type) for n in range(count) for c in _EVENT_COLUMNS]
 
 
 def _clean(data: dict[str, Any]) -> dict[str, Any]:
