@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, TextClause, bindparam, insert, select, text, update
+from sqlalchemy import BindParameter, Table, TextClause, bindparam, insert, inspect, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import InstanceState, Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ivr.config import capture_mode
@@ -23,11 +23,11 @@ from ivr.flows.steps import CallerInput, Event, Step
 from ivr.flows.store import flow_by_id, flow_of, latest_version
 from ivr.history import (
     MAX_ROWS_PER_INSERT,
+    EventBatch,
     announce,
     events_insert_parts,
     get_or_create_customer,
     insert_batch,
-    log_events,
     numbered_events,
 )
 from ivr.models import Call, Interaction
@@ -76,12 +76,9 @@ _LOCKED_INTERACTION = (
 # unit of work cost more CPU than the rest of a step's database work (docs/benchmarks.md).
 _CALLS = cast(Table, Call.__table__)
 _INTERACTIONS = cast(Table, Interaction.__table__)
-_INSERT_CALL = insert(_CALLS)
-_UPDATE_CALL = update(_CALLS).where(_CALLS.c.id == bindparam("row_id"))
-_UPDATE_INTERACTION = update(_INTERACTIONS).where(_INTERACTIONS.c.id == bindparam("row_id"))
-#: The call's columns a step writes, and those only a new call's row gets.
-_CALL_STATE = ("node", "language", "variables", "counters", "finished", "step", "last_response", "updated_at")
-_CALL_IDENTITY = ("call_sid", "interaction_id", "flow_version_id")
+_TABLES = {table.name: table for table in (_CALLS, _INTERACTIONS)}
+_INSERTS = {name: insert(table) for name, table in _TABLES.items()}
+_UPDATES = {name: update(table).where(table.c.id == bindparam("row_id")) for name, table in _TABLES.items()}
 
 
 class UnknownFlow(Exception):
@@ -212,13 +209,19 @@ def record_status(
             call = _load_call(session, call_sid)
     if not _raise_status(interaction, status):
         return interaction
+    writes: list[_RowWrite] = []
     if status in FINAL_STATUSES:
         interaction.ended_at = utcnow()
         interaction.duration = duration
         interaction.outcome = _outcome(call, status)
         if call is not None:  # what the flow needed to route lives only as long as the call
             forget_call_details(call)
-    log_events(session, interaction, [Event("status", {"status": status, "duration": duration})], locked=True)
+            call.updated_at = utcnow()
+            writes.append(_pending_write(call))
+    # The interaction is locked: its loaded counter numbers the event.
+    batch = numbered_events(session, interaction, [Event("status", {"status": status, "duration": duration})])
+    interaction.event_seq = batch.last_seq
+    write_together(session, [_pending_write(interaction), *writes], batch)
     if status in FINAL_STATUSES:
         outbox.call_ended(session, config, interaction)
     return interaction
@@ -308,6 +311,7 @@ def _save(
         "finished": step.finished,
         "step": number,
         "last_response": render(step, number),
+        "updated_at": utcnow(),
     }
     store_consents(session, call, interaction, ctx.events)
     # The interaction is locked (inserted, or loaded FOR UPDATE): its counter numbers the events.
@@ -316,61 +320,88 @@ def _save(
     seen: dict[str, Any] = {"language": state.language, "event_seq": batch.last_seq}
     if "intent" in state.variables:
         seen["intent"] = state.variables["intent"]
-    new = call.id is None
-    if new:
-        changes.update(
-            call_sid=call.call_sid, interaction_id=call.interaction_id, flow_version_id=call.flow_version_id
-        )
-    if session.get_bind().dialect.name == "postgresql" and len(batch.rows) <= MAX_ROWS_PER_INSERT:
-        # One round trip for the call's row, the interaction's and the events.
-        statement = _step_writes(new, tuple(seen), len(batch.rows))
-        params = {**changes, "updated_at": utcnow(), **batch.params()}
-        params.update(
-            {f"interaction_{key}": value for key, value in seen.items()}, interaction_row=interaction.id
-        )
-        if not new:
-            params["row_id"] = call.id
-        session.execute(statement, params)
-        announce(session, batch)
+    if call.id is None:
+        identity = {"call_sid": call.call_sid, "interaction_id": call.interaction_id}
+        call_write = _RowWrite(_CALLS, None, {**identity, "flow_version_id": call.flow_version_id, **changes})
     else:
-        insert_batch(session, batch)
-        if new:
-            session.execute(_INSERT_CALL, changes)
-        else:
-            session.execute(_UPDATE_CALL, {"row_id": call.id, **changes})
-        session.execute(_UPDATE_INTERACTION, {"row_id": interaction.id, **seen})
-    if not new:
+        call_write = _RowWrite(_CALLS, call.id, changes)
         _written(call, changes)
     _written(interaction, seen)
+    write_together(session, [call_write, _RowWrite(_INTERACTIONS, interaction.id, seen)], batch)
     return str(changes["last_response"])
 
 
-@functools.cache
-def _step_writes(new_call: bool, interaction_columns: tuple[str, ...], events: int) -> TextClause:
-    """PostgreSQL: a step's writes as one statement, the call's and interaction's rows in ``WITH``.
+@dataclass(frozen=True)
+class _RowWrite:
+    """Values for one row: an update of row ``row_id``, or an insert when it is None."""
 
-    Parameters: the call's columns by name (``row_id`` for an update), the interaction's as
-    ``interaction_<column>`` and ``interaction_row``, the events as ``EventBatch.params`` names them.
-    PostgreSQL runs every data-modifying ``WITH`` part exactly once, whatever the main part reads.
+    table: Table
+    row_id: int | None
+    values: dict[str, Any]
+
+
+def write_together(session: Session, writes: list[_RowWrite], batch: EventBatch) -> None:
+    """Write rows and insert a batch of events: one statement on PostgreSQL, one each on SQLite.
+
+    The rows are already locked (or new) in this transaction; their objects, if loaded, were
+    told the values (``_written``), so the session has nothing to flush for them.
     """
-    columns = [*_CALL_STATE, *(_CALL_IDENTITY if new_call else ())]
-    if new_call:
-        call_sql = (
-            f"INSERT INTO {_CALLS.name} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
-        )
-    else:
-        call_sql = f"UPDATE {_CALLS.name} SET {', '.join(f'{c} = :{c}' for c in columns)} WHERE id = :row_id"
-    sets = ", ".join(f"{c} = :interaction_{c}" for c in interaction_columns)
-    interaction_sql = f"UPDATE {_INTERACTIONS.name} SET {sets} WHERE id = :interaction_row"
+    writes = [w for w in writes if w.values]
+    if session.get_bind().dialect.name == "postgresql" and len(batch.rows) <= MAX_ROWS_PER_INSERT:
+        if not writes and not batch.rows:
+            return
+        params = batch.params()
+        for n, w in enumerate(writes):
+            params.update({f"w{n}_{key}": value for key, value in w.values.items()})
+            if w.row_id is not None:
+                params[f"w{n}_row"] = w.row_id
+        shape = tuple((w.table.name, w.row_id is None, tuple(w.values)) for w in writes)
+        session.execute(_together(shape, len(batch.rows)), params)
+        announce(session, batch)
+        return
+    insert_batch(session, batch)
+    for w in writes:
+        if w.row_id is None:
+            session.execute(_INSERTS[w.table.name], w.values)
+        else:
+            session.execute(_UPDATES[w.table.name], {"row_id": w.row_id, **w.values})
+
+
+@functools.cache
+def _together(shape: tuple[tuple[str, bool, tuple[str, ...]], ...], events: int) -> TextClause:
+    """PostgreSQL: row writes of this shape (table, insert?, columns) and ``events`` events as one
+    statement, every part but the last in ``WITH``.
+
+    Parameters ``w<n>_<column>`` and ``w<n>_row`` (the id an update writes), the events' as
+    ``EventBatch.params`` names them. PostgreSQL runs every data-modifying ``WITH`` part exactly
+    once, whatever the main part reads.
+    """
+    parts: list[str] = []
+    types: list[BindParameter[Any]] = []
+    for n, (name, insert_, columns) in enumerate(shape):
+        table = _TABLES[name]
+        if insert_:
+            values = ", ".join(f":w{n}_{c}" for c in columns)
+            parts.append(f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({values})")
+        else:
+            sets = ", ".join(f"{c} = :w{n}_{c}" for c in columns)
+            parts.append(f"UPDATE {name} SET {sets} WHERE id = :w{n}_row")
+        types += [bindparam(f"w{n}_{c}", type_=table.c[c].type) for c in columns]
     if events:
-        events_sql, types = events_insert_parts(events)
-        sql = f"WITH call_row AS ({call_sql}), interaction_row AS ({interaction_sql}) {events_sql}"
-    else:
-        sql = f"WITH call_row AS ({call_sql}) {interaction_sql}"
-        types = []
-    types += [bindparam(c, type_=_CALLS.c[c].type) for c in columns]
-    types += [bindparam(f"interaction_{c}", type_=_INTERACTIONS.c[c].type) for c in interaction_columns]
-    return text(sql).bindparams(*types)
+        events_sql, events_types = events_insert_parts(events)
+        parts.append(events_sql)
+        types += events_types
+    ctes = ", ".join(f"w{n} AS ({sql})" for n, sql in enumerate(parts[:-1]))
+    return text((f"WITH {ctes} " if ctes else "") + parts[-1]).bindparams(*types)
+
+
+def _pending_write(row: Call | Interaction) -> _RowWrite:
+    """The changes made to a loaded object, as a write its session will not flush again."""
+    state: InstanceState[Call | Interaction] = inspect(row)
+    keys = [prop.key for prop in state.mapper.column_attrs]
+    values = {key: state.attrs[key].value for key in keys if state.attrs[key].history.added}
+    _written(row, values)
+    return _RowWrite(cast(Table, state.mapper.local_table), row.id, values)
 
 
 def _written(row: Call | Interaction, values: dict[str, Any]) -> None:

@@ -63,7 +63,6 @@ def log_events(
     interaction: Interaction,
     events: Iterable[Event],
     at: datetime | None = None,
-    locked: bool = False,
 ) -> None:
     """Append events to an interaction's log, in order, with one ``INSERT``.
 
@@ -71,29 +70,23 @@ def log_events(
     ``UPDATE … RETURNING``: it numbers the events and locks the interaction row until commit,
     so concurrent writers of one interaction (a step webhook and the status callback) queue up
     instead of both taking ``max(seq) + 1``. Lock order: a call's row before its interaction.
-
-    ``locked``: the caller already holds the interaction's row lock and loaded it under that
-    lock (the status callback), so the loaded counter is current: it is advanced in memory and
-    written by the flush together with the interaction's other changes, saving a round trip.
+    (The call webhooks, which hold the lock already, number from the loaded counter instead:
+    ``numbered_events``.)
     """
     events = list(events)
     if not events:
         return
     # What a caller said is kept apart, under its own retention (docs/privacy.md).
     events = store_free_text(session, interaction, events)
-    if locked:  # set before the insert, whose autoflush then writes it with the other changes
-        first = interaction.event_seq + 1
-        interaction.event_seq += len(events)
-    else:
-        last = session.execute(
-            update(Interaction)
-            .where(Interaction.id == interaction.id)
-            .values(event_seq=Interaction.event_seq + len(events))
-            .returning(Interaction.event_seq),
-            execution_options={"synchronize_session": False},
-        ).scalar_one()
-        set_committed_value(interaction, "event_seq", last)
-        first = last - len(events) + 1
+    last = session.execute(
+        update(Interaction)
+        .where(Interaction.id == interaction.id)
+        .values(event_seq=Interaction.event_seq + len(events))
+        .returning(Interaction.event_seq),
+        execution_options={"synchronize_session": False},
+    ).scalar_one()
+    set_committed_value(interaction, "event_seq", last)
+    first = last - len(events) + 1
     insert_batch(session, EventBatch(interaction, events, _rows(interaction, events, first, at)))
 
 
