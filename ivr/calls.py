@@ -26,6 +26,7 @@ from ivr.history import (
     EventBatch,
     announce,
     events_insert_parts,
+    gathering_events,
     get_or_create_customer,
     insert_batch,
     numbered_events,
@@ -77,6 +78,8 @@ _LOCKED_INTERACTION = (
 _CALLS = cast(Table, Call.__table__)
 _INTERACTIONS = cast(Table, Interaction.__table__)
 _TABLES = {table.name: table for table in (_CALLS, _INTERACTIONS)}
+#: The column attributes of the models whose loaded rows the webhooks write (``_pending_write``).
+_COLUMN_KEYS = {m: frozenset(p.key for p in m.__mapper__.column_attrs) for m in (Call, Interaction)}
 _INSERTS = {name: insert(table) for name, table in _TABLES.items()}
 _UPDATES = {name: update(table).where(table.c.id == bindparam("row_id")) for name, table in _TABLES.items()}
 
@@ -135,7 +138,8 @@ def start_call(
         ctx.log("call_started", flow=flow.name, flow_version=version.version, test=True)
     else:
         ctx.log("call_started", flow=flow.name, flow_version=version.version)
-    step = start_flow(ctx)
+    with gathering_events(session, interaction, ctx.events):
+        step = start_flow(ctx)
     call = Call(call_sid=incoming.call_sid, interaction_id=interaction.id, flow_version_id=version.id)
     return _save(session, call, 1, interaction, ctx, step, render)
 
@@ -175,7 +179,8 @@ def continue_call(
     caller = normalize_phone(interaction.from_number, config["DEFAULT_REGION"])
     services = _services(session, config, call_sid, caller, interaction, test=interaction.channel == "test")
     ctx = Context(flow, state, now or utcnow(), services)
-    step = resume_flow(ctx, data)
+    with gathering_events(session, interaction, ctx.events):
+        step = resume_flow(ctx, data)
     return _save(session, call, call.step + 1, interaction, ctx, step, render)
 
 
@@ -398,8 +403,8 @@ def _together(shape: tuple[tuple[str, bool, tuple[str, ...]], ...], events: int)
 def _pending_write(row: Call | Interaction) -> _RowWrite:
     """The changes made to a loaded object, as a write its session will not flush again."""
     state: InstanceState[Call | Interaction] = inspect(row)
-    keys = [prop.key for prop in state.mapper.column_attrs]
-    values = {key: state.attrs[key].value for key in keys if state.attrs[key].history.added}
+    changed = _COLUMN_KEYS[type(row)].difference(state.unmodified)
+    values = {key: state.dict[key] for key in changed}
     _written(row, values)
     return _RowWrite(cast(Table, state.mapper.local_table), row.id, values)
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -26,6 +27,7 @@ _INSERT_EVENTS = insert(_EVENTS)
 _EVENT_COLUMNS = ("interaction_id", "seq", "kind", "at", "data")
 MAX_ROWS_PER_INSERT = 8
 _CUSTOMER_BY_PHONE = select(Customer).where(Customer.phone == bindparam("phone"))
+_GATHERING = "ivr.history.gathering"
 #: Called with every batch of events ``log_events`` writes, inside the writing transaction.
 EventsListener = Callable[[Session, Interaction, list[Event]], None]
 _listeners: list[EventsListener] = []
@@ -71,10 +73,14 @@ def log_events(
     so concurrent writers of one interaction (a step webhook and the status callback) queue up
     instead of both taking ``max(seq) + 1``. Lock order: a call's row before its interaction.
     (The call webhooks, which hold the lock already, number from the loaded counter instead:
-    ``numbered_events``.)
+    ``numbered_events``; while one gathers its step's events, events of its interaction join them.)
     """
     events = list(events)
     if not events:
+        return
+    gathering = session.info.get(_GATHERING)
+    if gathering is not None and gathering[0] == interaction.id:
+        gathering[1].extend(events)
         return
     # What a caller said is kept apart, under its own retention (docs/privacy.md).
     events = store_free_text(session, interaction, events)
@@ -88,6 +94,21 @@ def log_events(
     set_committed_value(interaction, "event_seq", last)
     first = last - len(events) + 1
     insert_batch(session, EventBatch(interaction, events, _rows(interaction, events, first, at)))
+
+
+@contextmanager
+def gathering_events(session: Session, interaction: Interaction, events: list[Event]) -> Iterator[None]:
+    """Within the block, ``log_events`` for ``interaction`` appends to ``events`` instead.
+
+    For a call webhook, which holds the interaction's row lock and writes ``events`` with its
+    own changes at the end of the step: what other modules log meanwhile (the caller queued)
+    costs no counter update and insert of its own.
+    """
+    session.info[_GATHERING] = (interaction.id, events)
+    try:
+        yield
+    finally:
+        session.info.pop(_GATHERING, None)
 
 
 @dataclass

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ivr.desk.models import Task, User
@@ -99,8 +99,19 @@ def leave(session: Session, call_sid: str, reason: str, now: datetime) -> Releas
 
 def may_offer(session: Session, now: datetime) -> bool:
     """Whether a routing pass could offer a caller now: an agent is free or their wrap-up is over."""
-    free = or_(User.activity == "available", and_(User.activity == "wrapup", User.activity_until <= now))
-    return bool(session.scalar(select(exists().where(free, User.disabled.is_(False)))))
+    return bool(session.scalar(_MAY_OFFER, {"now": now}))
+
+
+# Built once: every caller who joins a queue asks.
+_MAY_OFFER = select(
+    exists().where(
+        or_(
+            User.activity == "available",
+            and_(User.activity == "wrapup", User.activity_until <= bindparam("now")),
+        ),
+        User.disabled.is_(False),
+    )
+)
 
 
 def route(session: Session, now: datetime, batch: int = 20) -> list[Offer]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from ivr.db import after_commit, session_factory
 from ivr.desk import routing, telephony
@@ -15,6 +15,16 @@ from ivr.services import Services
 
 #: Call variables an agent sees with an offered call (nothing the caller was not asked for).
 CONTEXT_KEYS = ("intent", "intent_text", "intent_confidence", "order_number", "callback_request_id")
+# Built once: every caller who joins a queue asks.
+_EARLIER_CONTACTS = (
+    select(func.count())
+    .select_from(Interaction)
+    .where(
+        Interaction.customer_id == bindparam("customer_id"),
+        Interaction.id != bindparam("interaction_id"),
+        Interaction.started_at >= bindparam("since"),
+    )
+)
 
 
 class RoutingService:
@@ -62,16 +72,8 @@ class RoutingService:
     def _called_before(self, interaction: Interaction, since: Any) -> bool:
         if interaction.customer_id is None:
             return False
-        earlier = self.services.session.scalar(
-            select(func.count())
-            .select_from(Interaction)
-            .where(
-                Interaction.customer_id == interaction.customer_id,
-                Interaction.id != interaction.id,
-                Interaction.started_at >= since,
-            )
-        )
-        return bool(earlier)
+        params = {"customer_id": interaction.customer_id, "interaction_id": interaction.id, "since": since}
+        return bool(self.services.session.scalar(_EARLIER_CONTACTS, params))
 
     def _dispatch_after_commit(self) -> None:
         app = current_app._get_current_object()  # type: ignore[attr-defined]
