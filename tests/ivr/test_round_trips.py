@@ -10,6 +10,8 @@ from flask import Flask
 from sqlalchemy import event, select
 
 from ivr.db import session_factory
+from ivr.flows.store import publish_flow
+from ivr.history import MAX_ROWS_PER_INSERT
 from ivr.models import Interaction
 from ivr.simulator import Phone
 
@@ -81,3 +83,40 @@ def test_joining_the_queue_while_nobody_is_free_is_one_short_transaction(
         query = select(Interaction).where(Interaction.call_sid == caller.call_sid)
         kinds = [e.kind for e in session.scalars(query).one().events]
     assert "queued" in kinds, kinds
+
+
+def test_a_step_with_more_events_than_one_insert_takes_still_logs_them_all(
+    app: Flask, phone: Callable[..., Phone]
+) -> None:
+    """Past MAX_ROWS_PER_INSERT events in one step the writes go one by one: nothing is lost."""
+    says = "".join(
+        f"  say{n}: {{type: say, say: {{de: 'Hinweis {n}.', en: 'Notice {n}.'}}, next: say{n + 1}}}\n"
+        for n in range(MAX_ROWS_PER_INSERT + 2)
+    )
+    flow = (
+        "name: long_test\nlanguages: [de, en]\nstart: say0\nnodes:\n"
+        + says
+        + f"  say{MAX_ROWS_PER_INSERT + 2}:\n"
+        "    type: menu\n"
+        "    prompt: {de: 'Drücken Sie die 1.', en: 'Press 1.'}\n"
+        "    options: {'1': bye}\n"
+        "    on_failure: bye\n"
+        "  bye: {type: hangup, say: {de: 'Auf Wiederhören.', en: 'Goodbye.'}}\n"
+    )
+    with session_factory(app)() as session:
+        publish_flow(session, flow, "long_test.yaml")
+        session.commit()
+    app.config["FLOW_NAME"] = "long_test"
+    caller = phone()
+    caller.dial()
+    assert "Hinweis 0." in caller.heard and f"Hinweis {MAX_ROWS_PER_INSERT + 1}." in caller.heard
+    assert caller.press("1").verb == "Hangup"
+    caller.hang_up()
+    with session_factory(app)() as session:
+        query = select(Interaction).where(Interaction.call_sid == caller.call_sid)
+        interaction = session.scalars(query).one()
+        events = interaction.events
+    assert [e.seq for e in events] == list(range(1, interaction.event_seq + 1))
+    entered = [e.data["node"] for e in events if e.kind == "node"]
+    assert entered[: MAX_ROWS_PER_INSERT + 3] == [f"say{n}" for n in range(MAX_ROWS_PER_INSERT + 3)]
+    assert interaction.status == "completed" and events[-1].kind == "status"
