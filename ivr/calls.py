@@ -73,6 +73,14 @@ _LOCKED_INTERACTION = (
     .with_for_update()
     .execution_options(populate_existing=True)
 )
+# A new call's interaction, once per CallSid (the values come as parameters).
+_CLAIM = {
+    name: insert_(Interaction)
+    .on_conflict_do_nothing(index_elements=["call_sid"])
+    .returning(Interaction)
+    .execution_options(populate_existing=True)
+    for name, insert_ in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))
+}
 # What a step writes, as Core statements (SET columns come from the parameters' names): the ORM
 # unit of work cost more CPU than the rest of a step's database work (docs/benchmarks.md).
 _CALLS = cast(Table, Call.__table__)
@@ -263,25 +271,19 @@ def _claim_interaction(
 ) -> tuple[Interaction, bool]:
     """The call's interaction and whether it is new; locked until commit (one per CallSid, race-free)."""
     customer = get_or_create_customer(session, caller)
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    new = (
-        insert(Interaction)
-        .values(
-            customer_id=customer.id if customer else None,
-            channel="test" if incoming.test_flow else "voice",
-            call_sid=incoming.call_sid,
-            direction="inbound",
-            from_number=_address(caller or incoming.from_number),
-            to_number=_address(incoming.to_number),
-            status=status,
-            language=language,
-        )
-        .on_conflict_do_nothing(index_elements=["call_sid"])
-        .returning(Interaction)
-    )
+    values = {
+        "customer_id": customer.id if customer else None,
+        "channel": "test" if incoming.test_flow else "voice",
+        "call_sid": incoming.call_sid,
+        "direction": "inbound",
+        "from_number": _address(caller or incoming.from_number),
+        "to_number": _address(incoming.to_number),
+        "status": status,
+        "language": language,
+    }
     # On PostgreSQL a conflicting INSERT waits for the other transaction, then does nothing.
-    created = session.scalars(new, execution_options={"populate_existing": True}).one_or_none()
+    claim = _CLAIM[session.get_bind().dialect.name]
+    created = session.scalars(claim, values).one_or_none()
     if created is not None:
         return created, True
     existing = session.scalars(_LOCKED_INTERACTION, {"call_sid": incoming.call_sid}).one()
