@@ -234,7 +234,7 @@ def record_status(
     # The interaction is locked: its loaded counter numbers the event.
     batch = numbered_events(session, interaction, [Event("status", {"status": status, "duration": duration})])
     interaction.event_seq = batch.last_seq
-    write_together(session, [_pending_write(interaction), *writes], batch)
+    _write_together(session, [_pending_write(interaction), *writes], batch)
     if status in FINAL_STATUSES:
         outbox.call_ended(session, config, interaction)
     return interaction
@@ -334,7 +334,7 @@ def _save(
         call_write = _RowWrite(_CALLS, call.id, changes)
         _written(call, changes)
     _written(interaction, seen)
-    write_together(session, [call_write, _RowWrite(_INTERACTIONS, interaction.id, seen)], batch)
+    _write_together(session, [call_write, _RowWrite(_INTERACTIONS, interaction.id, seen)], batch)
     return str(changes["last_response"])
 
 
@@ -347,7 +347,7 @@ class _RowWrite:
     values: dict[str, Any]
 
 
-def write_together(session: Session, writes: list[_RowWrite], batch: EventBatch) -> None:
+def _write_together(session: Session, writes: list[_RowWrite], batch: EventBatch) -> None:
     """Write rows and insert a batch of events: one statement on PostgreSQL, one each on SQLite.
 
     The rows are already locked (or new) in this transaction; their objects, if loaded, were
