@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import BindParameter, Table, TextClause, bindparam, insert, inspect, select, text, update
+from sqlalchemy import BindParameter, Table, TextClause, bindparam, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import InstanceState, Session, joinedload
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ivr.config import capture_mode
@@ -36,7 +36,7 @@ from ivr.models._types import utcnow
 from ivr.models.interaction import ADDRESS_LENGTH
 from ivr.phone import normalize_phone
 from ivr.privacy.consent import store_consents
-from ivr.privacy.minimise import forget_call_details
+from ivr.privacy.minimise import call_details_forgotten
 from ivr.services import Services
 
 #: Renders a step as TwiML whose action URL carries the given step number.
@@ -86,8 +86,6 @@ _CLAIM = {
 _CALLS = cast(Table, Call.__table__)
 _INTERACTIONS = cast(Table, Interaction.__table__)
 _TABLES = {table.name: table for table in (_CALLS, _INTERACTIONS)}
-#: The column attributes of the models whose loaded rows the webhooks write (``_pending_write``).
-_COLUMN_KEYS = {m: frozenset(p.key for p in m.__mapper__.column_attrs) for m in (Call, Interaction)}
 _INSERTS = {name: insert(table) for name, table in _TABLES.items()}
 _UPDATES = {name: update(table).where(table.c.id == bindparam("row_id")) for name, table in _TABLES.items()}
 
@@ -137,7 +135,8 @@ def start_call(
         if interaction.ended_at is not None:  # its final status callback came first
             raise CallEnded(incoming.call_sid)
         interaction.language = flow.default_language
-    _raise_status(interaction, "in-progress")
+    if _status_moves(interaction, "in-progress"):  # its status callback said "ringing" first
+        interaction.status = "in-progress"
     state = CallState(node=flow.start, language=flow.default_language)
     test = bool(incoming.test_flow)
     services = _services(session, config, incoming.call_sid, caller, interaction, test=test)
@@ -220,32 +219,31 @@ def record_status(
         interaction, created = _claim_interaction(session, incoming, caller, status="queued")
         if not created:  # the incoming-call webhook created it a moment ago
             call = _load_call(session, call_sid)
-    if not _raise_status(interaction, status):
+    if not _status_moves(interaction, status):
         return interaction
+    # The changes go to the loaded objects as written values (``_written``), not as attribute
+    # changes: a modified object would cost the session a unit-of-work flush that writes nothing.
+    changes: dict[str, Any] = {"status": status}
     writes: list[_RowWrite] = []
     if status in FINAL_STATUSES:
-        interaction.ended_at = utcnow()
-        interaction.duration = duration
-        interaction.outcome = _outcome(call, status)
+        changes.update(ended_at=utcnow(), duration=duration, outcome=_outcome(call, status))
         if call is not None:  # what the flow needed to route lives only as long as the call
-            forget_call_details(call)
-            call.updated_at = utcnow()
-            writes.append(_pending_write(call))
+            call_changes = {**call_details_forgotten(call), "updated_at": utcnow()}
+            _written(call, call_changes)
+            writes.append(_RowWrite(_CALLS, call.id, call_changes))
     # The interaction is locked: its loaded counter numbers the event.
     batch = numbered_events(session, interaction, [Event("status", {"status": status, "duration": duration})])
-    interaction.event_seq = batch.last_seq
-    _write_together(session, [_pending_write(interaction), *writes], batch)
+    changes["event_seq"] = batch.last_seq
+    _written(interaction, changes)
+    _write_together(session, [_RowWrite(_INTERACTIONS, interaction.id, changes), *writes], batch)
     if status in FINAL_STATUSES:
         outbox.call_ended(session, config, interaction)
     return interaction
 
 
-def _raise_status(interaction: Interaction, status: str) -> bool:
-    """Move the interaction to ``status`` if that is a step forward; False if it is not."""
-    if interaction.ended_at is not None or _rank(status) <= _rank(interaction.status):
-        return False
-    interaction.status = status
-    return True
+def _status_moves(interaction: Interaction, status: str) -> bool:
+    """Whether ``status`` is a step forward for the interaction."""
+    return interaction.ended_at is None and _rank(status) > _rank(interaction.status)
 
 
 def _rank(status: str) -> int:
@@ -400,15 +398,6 @@ def _together(shape: tuple[tuple[str, bool, tuple[str, ...]], ...], events: int)
         types += events_types
     ctes = ", ".join(f"w{n} AS ({sql})" for n, sql in enumerate(parts[:-1]))
     return text((f"WITH {ctes} " if ctes else "") + parts[-1]).bindparams(*types)
-
-
-def _pending_write(row: Call | Interaction) -> _RowWrite:
-    """The changes made to a loaded object, as a write its session will not flush again."""
-    state: InstanceState[Call | Interaction] = inspect(row)
-    changed = _COLUMN_KEYS[type(row)].difference(state.unmodified)
-    values = {key: state.dict[key] for key in changed}
-    _written(row, values)
-    return _RowWrite(cast(Table, state.mapper.local_table), row.id, values)
 
 
 def _written(row: Call | Interaction, values: dict[str, Any]) -> None:

@@ -88,10 +88,12 @@ def _recording(session: Session, interaction: Interaction, event: Event) -> Reco
     return row
 
 
-def forget_call_details(call: Call) -> None:
-    """A call that has ended keeps only its routing summary: no free text, numbers or spoken answers."""
-    call.variables = {k: v for k, v in call.variables.items() if k in KEPT_AFTER_CALL}
-    call.last_response = FINISHED_RESPONSE
+def call_details_forgotten(call: Call) -> dict[str, Any]:
+    """What an ended call keeps: only its routing summary, no free text, numbers or spoken answers."""
+    return {
+        "variables": {k: v for k, v in call.variables.items() if k in KEPT_AFTER_CALL},
+        "last_response": FINISHED_RESPONSE,
+    }
 
 
 def _str(value: Any) -> str | None:
