@@ -1,25 +1,28 @@
 """Signed webhooks over HTTP against gunicorn: the hotline next to a stateless Twilio menu.
 
-    python benchmarks/webhooks.py                    # SQLite (a new file), 3 rounds, medians
+    python benchmarks/webhooks.py                    # SQLite (a new file), 5 rounds, medians
     python benchmarks/webhooks.py --quick            # one short round, for trying things
     python benchmarks/webhooks.py --database postgresql+psycopg://postgres@127.0.0.1:5432/test
     python benchmarks/webhooks.py --in-process       # no HTTP: SQL statements and CPU per webhook
 
-Each round measures, for the hotline (``benchmarks/webhooks_app.py``: the real app under the
-project's ``gunicorn.conf.py``, clock pinned to a Tuesday 10:00 in Berlin) and for the stateless
-baseline (``benchmarks/stateless_app.py`` under gunicorn with 2 workers):
+Both servers run side by side, idle but for the one measured: the hotline
+(``benchmarks/webhooks_app.py``: the real app under the project's ``gunicorn.conf.py``, clock
+pinned to a Tuesday 10:00 in Berlin) and the stateless baseline (``benchmarks/stateless_app.py``
+under gunicorn with 2 workers). First ``--warm-up`` calls at saturation to each, not counted
+(connections, caches); then each round measures both, the first of them alternating:
 
-- **warm-up**: ``--warm-up`` calls at saturation, not counted (connections, caches).
 - **saturation**: ``--callers`` callers dial again as soon as a call ends, no pause between
   webhooks; webhooks answered per second, and the CPU the server's processes spent per webhook
-  (from ``/proc``; the load generator and the database server not included).
+  (from ``/proc``; the load generator and the database server not included). The two servers'
+  runs come back to back.
 - **fixed load**: ``--load-callers`` callers each listening 0.5–1.5 × ``--think`` seconds
   between webhooks; p50/p99 latency per webhook.
 
 The calls mix three walks: returns (menu → 2 → 1 → * → 0 → queue → hang-up), an order-status
 lookup by caller ID (1 → 1 → silence → goodbye) and a spoken request (speech result → returns
-menu → 0 → queue). Every call ends with its status callback. Rounds alternate the targets;
-the medians over rounds and the throughput ratio hotline/baseline are printed last.
+menu → 0 → queue). Every call ends with its status callback. The medians over rounds are printed
+last, then the throughput ratio hotline/baseline of each round and their median: a round's two
+saturation runs are back to back, so the machine's drift over minutes moves both alike.
 """
 
 from __future__ import annotations
@@ -353,7 +356,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--database", default=None, help="SQLAlchemy URL (default: a new SQLite file)")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds; medians are reported")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds; medians are reported")
     parser.add_argument("--callers", type=int, default=10, help="concurrent callers at saturation")
     parser.add_argument("--calls", type=int, default=300, help="calls per saturation run")
     parser.add_argument("--warm-up", type=int, default=30, help="calls before measuring, not counted")
@@ -395,31 +398,42 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace, env: dict[str, str], url: str) -> None:
+    """Both servers up at once, measured in turns: each round's ratio pairs runs a minute apart."""
+    # The baseline checks signatures against its own public URL.
+    baseline_env = {**env, "IVR_PUBLIC_URL": f"http://127.0.0.1:{args.port + 1}"}
     rounds: dict[str, list[tuple[Result, Result]]] = {"hotline": [], "baseline": []}
     first = 0
-    for number_ in range(args.rounds):
-        for name in ("baseline", "hotline") if number_ % 2 else ("hotline", "baseline"):
-            server = hotline(env, args.port, args.workers) if name == "hotline" else baseline(env, args.port)
-            with server as (base, pid):
-                # Not counted: each worker's first requests open connections and fill caches.
-                drive(base, args.callers, args.warm_up, 0.0, first)
-                first += args.warm_up
+    with (
+        hotline(env, args.port, args.workers) as hotline_server,
+        baseline(baseline_env, args.port + 1) as baseline_server,
+    ):
+        servers = {"hotline": hotline_server, "baseline": baseline_server}
+        for base, _pid in servers.values():
+            # Not counted: each worker's first requests open connections and fill caches.
+            drive(base, args.callers, args.warm_up, 0.0, first)
+            first += args.warm_up
+        for number_ in range(args.rounds):
+            order = ("baseline", "hotline") if number_ % 2 else ("hotline", "baseline")
+            saturated: dict[str, Result] = {}
+            for name in order:  # the two saturation runs back to back: they make the ratio
+                base, pid = servers[name]
                 cpu = cpu_seconds(pid)
-                saturated = drive(base, args.callers, args.calls, 0.0, first)
-                saturated.cpu = cpu_seconds(pid) - cpu
+                saturated[name] = drive(base, args.callers, args.calls, 0.0, first)
+                saturated[name].cpu = cpu_seconds(pid) - cpu
                 first += args.calls
-                loaded = drive(base, args.load_callers, args.load_calls, args.think, first)
+            for name in order:
+                loaded = drive(servers[name][0], args.load_callers, args.load_calls, args.think, first)
                 first += args.load_calls
-            rounds[name].append((saturated, loaded))
-            print(
-                f"round {number_ + 1} {name}: {saturated.rate:.0f} webhooks/s at saturation "
-                f"({saturated.cpu_per_webhook:.2f} ms server CPU each); "
-                f"p50 {loaded.quantile(50):.1f} / p99 {loaded.quantile(99):.1f} ms at fixed load; "
-                f"errors {len(saturated.errors) + len(loaded.errors)}",
-                flush=True,
-            )
-            for err in (saturated.errors + loaded.errors)[:3]:
-                print("  error:", err)
+                rounds[name].append((saturated[name], loaded))
+                print(
+                    f"round {number_ + 1} {name}: {saturated[name].rate:.0f} webhooks/s at saturation "
+                    f"({saturated[name].cpu_per_webhook:.2f} ms server CPU each); "
+                    f"p50 {loaded.quantile(50):.1f} / p99 {loaded.quantile(99):.1f} ms at fixed load; "
+                    f"errors {len(saturated[name].errors) + len(loaded.errors)}",
+                    flush=True,
+                )
+                for err in (saturated[name].errors + loaded.errors)[:3]:
+                    print("  error:", err)
 
     backend = make_url(url).get_backend_name()
     print(
@@ -431,18 +445,21 @@ def run(args: argparse.Namespace, env: dict[str, str], url: str) -> None:
         "| server | webhooks/s at saturation | server CPU ms per webhook | p50 ms | p99 ms | max ms "
         "| errors |\n|---|---|---|---|---|---|---|"
     )
-    medians: dict[str, float] = {}
     for name, results in rounds.items():
         rate = statistics.median(s.rate for s, _ in results)
-        medians[name] = rate
         p50 = statistics.median(load.quantile(50) for _, load in results)
         p99 = statistics.median(load.quantile(99) for _, load in results)
         top = statistics.median(max(load.timings) * 1000 for _, load in results)
         cpu = statistics.median(s.cpu_per_webhook for s, _ in results)
         errors = sum(len(s.errors) + len(load.errors) for s, load in results)
         print(f"| {name} | {rate:.0f} | {cpu:.2f} | {p50:.1f} | {p99:.1f} | {top:.1f} | {errors} |")
+    # A ratio per round, of runs measured back to back: the machine's drift over minutes
+    # (docs/benchmarks.md) moves both sides of a pair alike.
+    ratios = [h.rate / b.rate for (h, _), (b, _) in zip(rounds["hotline"], rounds["baseline"], strict=True)]
     print(
-        f"\nratio hotline / stateless baseline (throughput): {medians['hotline'] / medians['baseline']:.2f}"
+        "\nratio hotline / stateless baseline (throughput), per round: "
+        + ", ".join(f"{r:.2f}" for r in ratios)
+        + f"; median {statistics.median(ratios):.2f}"
     )
 
 
