@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import BindParameter, Table, TextClause, bindparam, insert, select, text, update
+from sqlalchemy import BindParameter, Table, bindparam, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload
@@ -17,6 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ivr.config import capture_mode
 from ivr.customers import outbox
+from ivr.db import DriverStatement
 from ivr.flows.engine import resume_flow, start_flow
 from ivr.flows.nodes.base import CallState, Context
 from ivr.flows.steps import CallerInput, Event, Step
@@ -86,8 +87,6 @@ _CLAIM = {
 _CALLS = cast(Table, Call.__table__)
 _INTERACTIONS = cast(Table, Interaction.__table__)
 _TABLES = {table.name: table for table in (_CALLS, _INTERACTIONS)}
-_INSERTS = {name: insert(table) for name, table in _TABLES.items()}
-_UPDATES = {name: update(table).where(table.c.id == bindparam("row_id")) for name, table in _TABLES.items()}
 
 
 class UnknownFlow(Exception):
@@ -346,7 +345,8 @@ class _RowWrite:
 
 
 def _write_together(session: Session, writes: list[_RowWrite], batch: EventBatch) -> None:
-    """Write rows and insert a batch of events: one statement on PostgreSQL, one each on SQLite.
+    """Write rows and insert a batch of events: one statement on PostgreSQL, one each on SQLite,
+    run on the driver's cursor (``DriverStatement``).
 
     The rows are already locked (or new) in this transaction; their objects, if loaded, were
     told the values (``_written``), so the session has nothing to flush for them.
@@ -361,29 +361,31 @@ def _write_together(session: Session, writes: list[_RowWrite], batch: EventBatch
             if w.row_id is not None:
                 params[f"w{n}_row"] = w.row_id
         shape = tuple((w.table.name, w.row_id is None, tuple(w.values)) for w in writes)
-        session.execute(_together(shape, len(batch.rows)), params)
+        _together(shape, len(batch.rows)).run(session, params)
         announce(session, batch)
         return
     insert_batch(session, batch)
-    for w in writes:
-        if w.row_id is None:
-            session.execute(_INSERTS[w.table.name], w.values)
-        else:
-            session.execute(_UPDATES[w.table.name], {"row_id": w.row_id, **w.values})
+    for n, w in enumerate(writes):
+        params = {f"w{n}_{key}": value for key, value in w.values.items()}
+        if w.row_id is not None:
+            params[f"w{n}_row"] = w.row_id
+        _together(((w.table.name, w.row_id is None, tuple(w.values)),), 0, first=n).run(session, params)
 
 
 @functools.cache
-def _together(shape: tuple[tuple[str, bool, tuple[str, ...]], ...], events: int) -> TextClause:
-    """PostgreSQL: row writes of this shape (table, insert?, columns) and ``events`` events as one
-    statement, every part but the last in ``WITH``.
+def _together(
+    shape: tuple[tuple[str, bool, tuple[str, ...]], ...], events: int, first: int = 0
+) -> DriverStatement:
+    """Row writes of this shape (table, insert?, columns) and ``events`` events as one statement
+    (PostgreSQL: every part but the last in ``WITH``; elsewhere one row write and no events).
 
-    Parameters ``w<n>_<column>`` and ``w<n>_row`` (the id an update writes), the events' as
-    ``EventBatch.params`` names them. PostgreSQL runs every data-modifying ``WITH`` part exactly
-    once, whatever the main part reads.
+    Parameters ``w<n>_<column>`` and ``w<n>_row`` (the id an update writes), ``n`` counted from
+    ``first``; the events' as ``EventBatch.params`` names them. PostgreSQL runs every
+    data-modifying ``WITH`` part exactly once, whatever the main part reads.
     """
     parts: list[str] = []
     types: list[BindParameter[Any]] = []
-    for n, (name, insert_, columns) in enumerate(shape):
+    for n, (name, insert_, columns) in enumerate(shape, start=first):
         table = _TABLES[name]
         if insert_:
             values = ", ".join(f":w{n}_{c}" for c in columns)
@@ -397,7 +399,7 @@ def _together(shape: tuple[tuple[str, bool, tuple[str, ...]], ...], events: int)
         parts.append(events_sql)
         types += events_types
     ctes = ", ".join(f"w{n} AS ({sql})" for n, sql in enumerate(parts[:-1]))
-    return text((f"WITH {ctes} " if ctes else "") + parts[-1]).bindparams(*types)
+    return DriverStatement(text((f"WITH {ctes} " if ctes else "") + parts[-1]).bindparams(*types))
 
 
 def _written(row: Call | Interaction, values: dict[str, Any]) -> None:

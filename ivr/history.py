@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import BindParameter, Table, TextClause, bindparam, insert, select, text, update
+from sqlalchemy import BindParameter, Table, bindparam, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from ivr.db import DriverStatement
 from ivr.flows.steps import Event
 from ivr.models import Customer, Interaction, InteractionEvent
 from ivr.models._types import utcnow
@@ -167,17 +168,17 @@ def insert_batch(session: Session, batch: EventBatch) -> None:
     # Core, not ORM objects: no unit-of-work bookkeeping. One statement per batch size, built
     # once: psycopg runs an executemany as a pipeline, dearer than one multi-row INSERT.
     if len(batch.rows) <= MAX_ROWS_PER_INSERT:
-        session.execute(_events_insert(len(batch.rows)), batch.params())
+        _events_insert(len(batch.rows)).run(session, batch.params())
     else:
         session.execute(_INSERT_EVENTS, batch.rows)
     announce(session, batch)
 
 
 @functools.cache
-def _events_insert(count: int) -> TextClause:
+def _events_insert(count: int) -> DriverStatement:
     """``INSERT … VALUES`` of ``count`` events (see ``events_insert_parts``)."""
     sql, types = events_insert_parts(count)
-    return text(sql).bindparams(*types)
+    return DriverStatement(text(sql).bindparams(*types))
 
 
 def events_insert_parts(count: int) -> tuple[str, list[BindParameter[Any]]]:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, select, text
 
-from ivr.db import session_factory
+from ivr.db import DriverStatement, session_factory
 from ivr.flows.store import publish_flow
 from ivr.history import MAX_ROWS_PER_INSERT
-from ivr.models import Interaction
+from ivr.models import Call, Interaction
 from ivr.simulator import Phone
 
 
@@ -120,3 +121,29 @@ def test_a_step_with_more_events_than_one_insert_takes_still_logs_them_all(
     entered = [e.data["node"] for e in events if e.kind == "node"]
     assert entered[: MAX_ROWS_PER_INSERT + 3] == [f"say{n}" for n in range(MAX_ROWS_PER_INSERT + 3)]
     assert interaction.status == "completed" and events[-1].kind == "status"
+
+
+def test_a_write_on_the_driver_cursor_reads_back_as_the_orm_wrote_it(
+    app: Flask, phone: Callable[..., Phone]
+) -> None:
+    """``DriverStatement`` converts like SQLAlchemy (JSON, aware timestamps, flags) and is seen."""
+    caller = phone()
+    caller.dial()
+    variables = {"grüße": ["ä", {"n": 1.5, "none": None}], "flag": True}
+    berlin = datetime(2026, 11, 30, 9, 15, 0, 123456, tzinfo=timezone(timedelta(hours=1)))
+    sql = "UPDATE calls SET variables = :variables, finished = :finished, updated_at = :at"
+    update = DriverStatement(
+        text(sql + " WHERE call_sid = :sid").bindparams(
+            bindparam("variables", type_=Call.__table__.c.variables.type),
+            bindparam("finished", type_=Call.__table__.c.finished.type),
+            bindparam("at", type_=Call.__table__.c.updated_at.type),
+        )
+    )
+    with statements(app) as seen, session_factory(app)() as session:
+        update.run(session, {"variables": variables, "finished": True, "at": berlin, "sid": caller.call_sid})
+        session.commit()
+    assert seen[-1:] == ["UPDATE"]  # engine listeners see it (SQLite's BEGIN before it)
+    with session_factory(app)() as session:
+        call = session.scalars(select(Call).where(Call.call_sid == caller.call_sid)).one()
+        assert call.variables == variables and call.finished is True
+        assert call.updated_at == berlin and call.updated_at.utcoffset() == timedelta(0)
