@@ -93,8 +93,9 @@ def make_engine(url: str, timeouts: Timeouts | None = None) -> Engine:
         def _sqlite_begin(conn: Any) -> None:
             # Units of work that write take the lock up front: two webhooks of one call then
             # queue up instead of both reading the same step and one failing on lock upgrade.
+            # On the driver's connection: SQLAlchemy's execution layer cost more than the BEGIN.
             immediate = conn.get_execution_options().get(WRITE_OPTION)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     connect_args: dict[str, Any] = {}
