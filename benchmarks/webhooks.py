@@ -21,8 +21,9 @@ under gunicorn with 2 workers). First ``--warm-up`` calls at saturation to each,
 The calls mix three walks: returns (menu → 2 → 1 → * → 0 → queue → hang-up), an order-status
 lookup by caller ID (1 → 1 → silence → goodbye) and a spoken request (speech result → returns
 menu → 0 → queue). Every call ends with its status callback. The medians over rounds are printed
-last, then the throughput ratio hotline/baseline of each round and their median: a round's two
-saturation runs are back to back, so the machine's drift over minutes moves both alike.
+last, then the throughput ratio hotline/baseline of each round and their median (a round's two
+saturation runs are back to back, so the machine's drift over minutes moves both alike), and
+the same for the server CPU per webhook.
 """
 
 from __future__ import annotations
@@ -460,6 +461,17 @@ def run(args: argparse.Namespace, env: dict[str, str], url: str) -> None:
         "\nratio hotline / stateless baseline (throughput), per round: "
         + ", ".join(f"{r:.2f}" for r in ratios)
         + f"; median {statistics.median(ratios):.2f}"
+    )
+    # What each webhook costs the server, in baseline webhooks: steadier still, as it leaves
+    # out how the two cores were shared with the load generator and the database.
+    costs = [
+        h.cpu_per_webhook / b.cpu_per_webhook
+        for (h, _), (b, _) in zip(rounds["hotline"], rounds["baseline"], strict=True)
+    ]
+    print(
+        "server CPU per webhook, hotline / baseline, per round: "
+        + ", ".join(f"{c:.2f}" for c in costs)
+        + f"; median {statistics.median(costs):.2f}"
     )
 
 
