@@ -82,8 +82,8 @@ _CLAIM = {
     .execution_options(populate_existing=True)
     for name, insert_ in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))
 }
-# What a step writes, as Core statements (SET columns come from the parameters' names): the ORM
-# unit of work cost more CPU than the rest of a step's database work (docs/benchmarks.md).
+# The tables a step writes, with statements of their own (``_together``), not the ORM's unit of
+# work, which cost more CPU than the rest of a step's database work (docs/benchmarks.md).
 _CALLS = cast(Table, Call.__table__)
 _INTERACTIONS = cast(Table, Interaction.__table__)
 _TABLES = {table.name: table for table in (_CALLS, _INTERACTIONS)}

@@ -165,8 +165,8 @@ def insert_batch(session: Session, batch: EventBatch) -> None:
     """Insert a batch of events (none: nothing) and announce it."""
     if not batch.rows:
         return
-    # Core, not ORM objects: no unit-of-work bookkeeping. One statement per batch size, built
-    # once: psycopg runs an executemany as a pipeline, dearer than one multi-row INSERT.
+    # A statement, not ORM objects: no unit-of-work bookkeeping. One per batch size, built once
+    # (psycopg runs an executemany as a pipeline, dearer than one multi-row INSERT).
     if len(batch.rows) <= MAX_ROWS_PER_INSERT:
         _events_insert(len(batch.rows)).run(session, batch.params())
     else:
