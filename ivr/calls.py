@@ -365,27 +365,25 @@ def _write_together(session: Session, writes: list[_RowWrite], batch: EventBatch
         announce(session, batch)
         return
     insert_batch(session, batch)
-    for n, w in enumerate(writes):
-        params = {f"w{n}_{key}": value for key, value in w.values.items()}
+    for w in writes:
+        params = {f"w0_{key}": value for key, value in w.values.items()}
         if w.row_id is not None:
-            params[f"w{n}_row"] = w.row_id
-        _together(((w.table.name, w.row_id is None, tuple(w.values)),), 0, first=n).run(session, params)
+            params["w0_row"] = w.row_id
+        _together(((w.table.name, w.row_id is None, tuple(w.values)),), 0).run(session, params)
 
 
 @functools.cache
-def _together(
-    shape: tuple[tuple[str, bool, tuple[str, ...]], ...], events: int, first: int = 0
-) -> DriverStatement:
+def _together(shape: tuple[tuple[str, bool, tuple[str, ...]], ...], events: int) -> DriverStatement:
     """Row writes of this shape (table, insert?, columns) and ``events`` events as one statement
-    (PostgreSQL: every part but the last in ``WITH``; elsewhere one row write and no events).
+    (PostgreSQL: every part but the last in ``WITH``; SQLite: a single row write).
 
-    Parameters ``w<n>_<column>`` and ``w<n>_row`` (the id an update writes), ``n`` counted from
-    ``first``; the events' as ``EventBatch.params`` names them. PostgreSQL runs every
-    data-modifying ``WITH`` part exactly once, whatever the main part reads.
+    Parameters ``w<n>_<column>`` and ``w<n>_row`` (the id an update writes), the events' as
+    ``EventBatch.params`` names them. PostgreSQL runs every data-modifying ``WITH`` part exactly
+    once, whatever the main part reads.
     """
     parts: list[str] = []
     types: list[BindParameter[Any]] = []
-    for n, (name, insert_, columns) in enumerate(shape, start=first):
+    for n, (name, insert_, columns) in enumerate(shape):
         table = _TABLES[name]
         if insert_:
             values = ", ".join(f":w{n}_{c}" for c in columns)
