@@ -32,6 +32,7 @@ import argparse
 import collections
 import cProfile
 import itertools
+import math
 import os
 import pstats
 import random
@@ -149,6 +150,10 @@ class Result:
         return self.webhooks / self.seconds if self.seconds else 0.0
 
     def quantile(self, q: int) -> float:
+        """The q-th percentile in ms; NaN for a run that got fewer than two answers (its errors
+        are printed)."""
+        if len(self.timings) < 2:
+            return math.nan
         return statistics.quantiles(self.timings, n=100, method="inclusive")[q - 1] * 1000
 
 
@@ -450,7 +455,7 @@ def run(args: argparse.Namespace, env: dict[str, str], url: str) -> None:
         rate = statistics.median(s.rate for s, _ in results)
         p50 = statistics.median(load.quantile(50) for _, load in results)
         p99 = statistics.median(load.quantile(99) for _, load in results)
-        top = statistics.median(max(load.timings) * 1000 for _, load in results)
+        top = statistics.median(max(load.timings, default=math.nan) * 1000 for _, load in results)
         cpu = statistics.median(s.cpu_per_webhook for s, _ in results)
         errors = sum(len(s.errors) + len(load.errors) for s, load in results)
         print(f"| {name} | {rate:.0f} | {cpu:.2f} | {p50:.1f} | {p99:.1f} | {top:.1f} | {errors} |")

@@ -10,25 +10,23 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import BindParameter, Table, bindparam, select, text
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ivr.config import capture_mode
 from ivr.customers import outbox
-from ivr.db import DriverStatement
+from ivr.db import DriverStatement, attach_row
 from ivr.flows.engine import resume_flow, start_flow
 from ivr.flows.nodes.base import CallState, Context
 from ivr.flows.steps import CallerInput, Event, Step
-from ivr.flows.store import flow_by_id, flow_of, latest_version
+from ivr.flows.store import flow_by_id, live_flow
 from ivr.history import (
     MAX_ROWS_PER_INSERT,
     EventBatch,
     announce,
+    customer_id,
     events_insert_parts,
     gathering_events,
-    get_or_create_customer,
     insert_batch,
     numbered_events,
 )
@@ -48,23 +46,29 @@ FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 STATUS_RANK = {"queued": 0, "initiated": 0, "ringing": 1, "in-progress": 2, "answered": 2}
 
 
+# The tables a step writes, with statements of their own (``_together``), not the ORM's unit of
+# work, which cost more CPU than the rest of a step's database work (docs/benchmarks.md).
+_CALLS = cast(Table, Call.__table__)
+_INTERACTIONS = cast(Table, Interaction.__table__)
+_TABLES = {table.name: table for table in (_CALLS, _INTERACTIONS)}
+
 # The webhooks' queries, built once: building a statement and its cache key costs more CPU
 # than SQLite takes to run it. Parameters by name (``call_sid``).
 _CALL = select(Call).where(Call.call_sid == bindparam("call_sid"))
-# One statement locks the call's row and then its interaction's (no-op on SQLite, which locks
-# the file): duplicate webhooks and the status callback of one call queue up.
+# One statement locks the call's row and its interaction's (no-op on SQLite, which locks the
+# file): duplicate webhooks and the status callback of one call queue up. Read on the driver
+# (``_locked_call``): the ORM's loading of the two rows cost three times the query.
+_LOCKED_CALL_ROW = DriverStatement(
+    select(*_CALLS.c, *_INTERACTIONS.c)
+    .join_from(_CALLS, _INTERACTIONS, _INTERACTIONS.c.id == _CALLS.c.interaction_id)
+    .where(_CALLS.c.call_sid == bindparam("call_sid"))
+    .with_for_update()
+)
+_CALL_KEYS = tuple(Call.__mapper__.get_property_by_column(c).key for c in _CALLS.c)
+_INTERACTION_KEYS = tuple(Interaction.__mapper__.get_property_by_column(c).key for c in _INTERACTIONS.c)
+# The same through the ORM, for a session that holds objects already (see ``_locked_call``).
 _LOCKED_CALL = (
     _CALL.options(joinedload(Call.interaction, innerjoin=True))
-    .with_for_update()
-    .execution_options(populate_existing=True)
-)
-# The status callback: the call's row and then its interaction's, in the order every writer
-# of a call takes them (as the step webhook does): the end of a call updates both rows.
-_LOCKED_INTERACTION_AND_CALL = (
-    select(Interaction, Call)
-    .select_from(Call)
-    .join(Interaction, Interaction.id == Call.interaction_id)
-    .where(Call.call_sid == bindparam("call_sid"))
     .with_for_update()
     .execution_options(populate_existing=True)
 )
@@ -74,19 +78,19 @@ _LOCKED_INTERACTION = (
     .with_for_update()
     .execution_options(populate_existing=True)
 )
-# A new call's interaction, once per CallSid (the values come as parameters).
-_CLAIM = {
-    name: insert_(Interaction)
-    .on_conflict_do_nothing(index_elements=["call_sid"])
-    .returning(Interaction)
-    .execution_options(populate_existing=True)
-    for name, insert_ in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))
-}
-# The tables a step writes, with statements of their own (``_together``), not the ORM's unit of
-# work, which cost more CPU than the rest of a step's database work (docs/benchmarks.md).
-_CALLS = cast(Table, Call.__table__)
-_INTERACTIONS = cast(Table, Interaction.__table__)
-_TABLES = {table.name: table for table in (_CALLS, _INTERACTIONS)}
+# A new call's interaction, once per CallSid: every column but the id as a parameter, the whole
+# row back for ``attach_row``. On PostgreSQL a conflicting INSERT waits for the other
+# transaction, then does nothing.
+_CLAIM_COLUMNS = tuple(c.name for c in _INTERACTIONS.c if c.name != "id")
+_CLAIM = DriverStatement(
+    text(
+        f"INSERT INTO interactions ({', '.join(_CLAIM_COLUMNS)}) "
+        f"VALUES ({', '.join(':' + c for c in _CLAIM_COLUMNS)}) "
+        f"ON CONFLICT (call_sid) DO NOTHING RETURNING {', '.join(c.name for c in _INTERACTIONS.c)}"
+    )
+    .bindparams(*(bindparam(c, type_=_INTERACTIONS.c[c].type) for c in _CLAIM_COLUMNS))
+    .columns(*_INTERACTIONS.c)
+)
 
 
 class UnknownFlow(Exception):
@@ -121,10 +125,10 @@ def start_call(
     one's transaction (``INSERT … ON CONFLICT DO NOTHING`` on the CallSid) and answer the same.
     """
     flow_name = incoming.test_flow or config["FLOW_NAME"]
-    version = latest_version(session, flow_name)
-    if version is None:
+    live = live_flow(session, flow_name)
+    if live is None:
         raise UnknownFlow(flow_name)
-    flow = flow_of(version)
+    flow = live.flow
     caller = normalize_phone(incoming.from_number, config["DEFAULT_REGION"])
     interaction, created = _claim_interaction(session, incoming, caller, language=flow.default_language)
     if not created:  # a retry, a duplicate that got here first, or the status callback came first
@@ -141,12 +145,12 @@ def start_call(
     services = _services(session, config, incoming.call_sid, caller, interaction, test=test)
     ctx = Context(flow, state, now or utcnow(), services)
     if incoming.test_flow:  # kept apart from real calls in the history and the KPIs
-        ctx.log("call_started", flow=flow.name, flow_version=version.version, test=True)
+        ctx.log("call_started", flow=flow.name, flow_version=live.version, test=True)
     else:
-        ctx.log("call_started", flow=flow.name, flow_version=version.version)
+        ctx.log("call_started", flow=flow.name, flow_version=live.version)
     with gathering_events(session, interaction, ctx.events):
         step = start_flow(ctx)
-    call = Call(call_sid=incoming.call_sid, interaction_id=interaction.id, flow_version_id=version.id)
+    call = Call(call_sid=incoming.call_sid, interaction_id=interaction.id, flow_version_id=live.version_id)
     return _save(session, call, 1, interaction, ctx, step, render)
 
 
@@ -165,7 +169,7 @@ def continue_call(
     it gets the stored answer again and changes nothing. After the call's final status it
     raises ``CallEnded``.
     """
-    call = _load_call(session, call_sid, lock=True)
+    call = _locked_call(session, call_sid)
     if call is None:
         return None
     interaction = call.interaction
@@ -203,14 +207,12 @@ def record_status(
     Statuses only move forward (ringing < in-progress < final): a late or duplicated callback,
     and anything after the final status, changes and logs nothing.
     """
-    # The call's row and then its interaction's, in one statement (see _LOCKED_INTERACTION_AND_CALL).
-    found = session.execute(_LOCKED_INTERACTION_AND_CALL, {"call_sid": call_sid}).one_or_none()
+    # The call's row and its interaction's: the end of a call updates both.
+    call = _locked_call(session, call_sid)
     interaction: Interaction | None
-    call: Call | None
-    if found is not None:
-        interaction, call = found[0], found[1]
+    if call is not None:
+        interaction = call.interaction
     else:  # a call that never reached our flow: only its interaction, if any
-        call = None
         interaction = session.scalar(_LOCKED_INTERACTION, {"call_sid": call_sid})
     if interaction is None:
         incoming = IncomingCall(call_sid, params.get("From"), params.get("To"))
@@ -267,22 +269,21 @@ def _claim_interaction(
     language: str | None = None,
 ) -> tuple[Interaction, bool]:
     """The call's interaction and whether it is new; locked until commit (one per CallSid, race-free)."""
-    customer = get_or_create_customer(session, caller)
-    values = {
-        "customer_id": customer.id if customer else None,
+    values = dict.fromkeys(_CLAIM_COLUMNS) | {
+        "customer_id": customer_id(session, caller),
         "channel": "test" if incoming.test_flow else "voice",
         "call_sid": incoming.call_sid,
         "direction": "inbound",
         "from_number": _address(caller or incoming.from_number),
         "to_number": _address(incoming.to_number),
+        "started_at": utcnow(),
         "status": status,
         "language": language,
+        "event_seq": 0,
     }
-    # On PostgreSQL a conflicting INSERT waits for the other transaction, then does nothing.
-    claim = _CLAIM[session.get_bind().dialect.name]
-    created = session.scalars(claim, values).one_or_none()
-    if created is not None:
-        return created, True
+    row = _CLAIM.first(session, values)
+    if row is not None:  # a new row: no object of it can be in the session yet
+        return attach_row(session, Interaction, dict(zip(_INTERACTION_KEYS, row, strict=True))), True
     existing = session.scalars(_LOCKED_INTERACTION, {"call_sid": incoming.call_sid}).one()
     return existing, False
 
@@ -406,8 +407,21 @@ def _written(row: Call | Interaction, values: dict[str, Any]) -> None:
         set_committed_value(row, key, value)
 
 
-def _load_call(session: Session, call_sid: str, lock: bool = False) -> Call | None:
-    return session.scalar(_LOCKED_CALL if lock else _CALL, {"call_sid": call_sid})
+def _load_call(session: Session, call_sid: str) -> Call | None:
+    return session.scalar(_CALL, {"call_sid": call_sid})
+
+
+def _locked_call(session: Session, call_sid: str) -> Call | None:
+    """The call with its interaction (``call.interaction``), both rows locked until commit."""
+    if len(session.identity_map):  # objects read earlier in the transaction: the ORM reconciles
+        return session.scalar(_LOCKED_CALL, {"call_sid": call_sid})
+    row = _LOCKED_CALL_ROW.first(session, {"call_sid": call_sid})
+    if row is None:
+        return None
+    split = len(_CALL_KEYS)
+    interaction = attach_row(session, Interaction, dict(zip(_INTERACTION_KEYS, row[split:], strict=True)))
+    call = dict(zip(_CALL_KEYS, row[:split], strict=True))
+    return attach_row(session, Call, {**call, "interaction": interaction})
 
 
 def _services(

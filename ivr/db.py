@@ -13,13 +13,13 @@ import weakref
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, current_app, g
-from sqlalchemy import TextClause, create_engine, event, text
+from sqlalchemy import Insert, Select, TextClause, TextualSelect, create_engine, event, text
 from sqlalchemy import exc as exc_mod
 from sqlalchemy.engine import Dialect, Engine, make_url
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
 
 _SQLITE_WRITER = threading.Lock()
 #: (process id, path) → descriptor of a SQLite database's writer lock file (``_writer_lock``).
@@ -48,6 +48,9 @@ logging.getLogger("sqlalchemy.engine.Engine").addFilter(_no_result_rows)
 
 class Base(DeclarativeBase):
     """Declarative base of every model."""
+
+
+_M = TypeVar("_M", bound=Base)
 
 
 @dataclass(frozen=True)
@@ -257,25 +260,41 @@ def _lock_key(name: str) -> int:
 
 
 class DriverStatement:
-    """A fixed write run on the transaction's driver cursor, compiled once per dialect.
+    """A fixed statement run on the transaction's driver cursor, compiled once per dialect.
 
     For the few statements every webhook runs: SQLAlchemy's execution layer cost each of them
-    several times what the database took (docs/benchmarks.md). The SQL and the parameters'
-    conversions (JSON, timestamps) are SQLAlchemy's own, from the statement's typed parameters;
-    what is skipped is the per-execution bookkeeping. Engine listeners still see the statement
-    (``before_cursor_execute``); errors come from the driver unwrapped.
+    several times what the database took (docs/benchmarks.md). The SQL and the conversions of
+    parameters and results (JSON, timestamps, flags) are SQLAlchemy's own, from the statement's
+    typed parameters and columns; what is skipped is the per-execution bookkeeping. Engine
+    listeners still see the statement (``before_cursor_execute``); errors come from the driver
+    unwrapped.
     """
 
-    def __init__(self, clause: TextClause) -> None:
+    def __init__(self, clause: TextClause | TextualSelect | Select[Any] | Insert) -> None:
         self.clause = clause
         self._compiled: dict[str, _Compiled] = {}
 
     def run(self, session: Session, params: dict[str, Any]) -> None:
         """Run with ``params`` (by parameter name) in the session's current transaction."""
+        with self._cursor(session, params):
+            pass
+
+    def first(self, session: Session, params: dict[str, Any]) -> tuple[Any, ...] | None:
+        """The first row of a query, its values converted as SQLAlchemy would; None if none."""
+        with self._cursor(session, params) as (cursor, compiled):
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        return tuple(f(v) if f is not None else v for f, v in zip(compiled.results, row, strict=True))
+
+    @contextmanager
+    def _cursor(self, session: Session, params: dict[str, Any]) -> Iterator[tuple[Any, _Compiled]]:
         connection = session.connection()
         dialect = connection.dialect
         compiled = self._compiled.get(dialect.name) or self._compile(dialect)
         processors = compiled.processors
+        if compiled.defaults:
+            params = compiled.defaults | params
         values = {k: processors[k](v) if k in processors else v for k, v in params.items()}
         driver_params: Any = tuple(values[k] for k in compiled.order) if compiled.order else values
         cursor = connection.connection.cursor()
@@ -284,6 +303,7 @@ class DriverStatement:
                 connection, cursor, compiled.sql, driver_params, None, False
             )
             cursor.execute(compiled.sql, driver_params)
+            yield cursor, compiled
         finally:
             cursor.close()
 
@@ -294,8 +314,16 @@ class DriverStatement:
             processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if processor is not None:
                 processors[name] = processor
+        results = tuple(
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in getattr(self.clause, "exported_columns", ())
+        )
+        # Values given in the statement itself (a LIMIT), unless a parameter of that name is passed.
+        defaults = {name: bind.value for name, bind in compiled.binds.items() if not bind.required}
         order = compiled.positiontup if dialect.positional else None
-        self._compiled[dialect.name] = _Compiled(str(compiled), processors, tuple(order or ()))
+        self._compiled[dialect.name] = _Compiled(
+            str(compiled), processors, tuple(order or ()), results, defaults
+        )
         return self._compiled[dialect.name]
 
 
@@ -305,6 +333,23 @@ class _Compiled:
     processors: dict[str, Callable[[Any], Any]]
     #: Parameter names in order, for a positional paramstyle (SQLite's ``?``); else empty.
     order: tuple[str, ...]
+    #: Per selected column, the conversion of its value (None: the driver's value as it is).
+    results: tuple[Callable[[Any], Any] | None, ...]
+    defaults: dict[str, Any]
+
+
+def attach_row(session: Session, model: type[_M], values: dict[str, Any]) -> _M:
+    """An object for a row read with ``DriverStatement`` (every column, by attribute name, and
+    optionally loaded relationships), persistent in ``session`` with nothing to flush.
+
+    What the ORM's loading does, without its per-query machinery; the session must not hold an
+    object of that row already (the identity map would refuse a second one).
+    """
+    row: _M = model.__mapper__.class_manager.new_instance()
+    row.__dict__.update(values)
+    make_transient_to_detached(row)
+    session.add(row)
+    return row
 
 
 class DatabaseBusy(Exception):

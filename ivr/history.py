@@ -10,8 +10,6 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import BindParameter, Table, bindparam, insert, select, text, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -27,7 +25,20 @@ _EVENTS = cast(Table, InteractionEvent.__table__)
 _INSERT_EVENTS = insert(_EVENTS)
 _EVENT_COLUMNS = ("interaction_id", "seq", "kind", "at", "data")
 MAX_ROWS_PER_INSERT = 8
-_CUSTOMER_BY_PHONE = select(Customer).where(Customer.phone == bindparam("phone"))
+_CUSTOMERS = cast(Table, Customer.__table__)
+# A customer's id by number, and a first contact's row: on the driver (``DriverStatement``),
+# as every incoming call looks its caller up.
+_CUSTOMER_ID = DriverStatement(select(_CUSTOMERS.c.id).where(_CUSTOMERS.c.phone == bindparam("phone")))
+# ON CONFLICT instead of a savepoint: one statement; on PostgreSQL a concurrent first contact
+# waits for the other transaction, then does nothing and the caller reads its row.
+_NEW_CUSTOMER = DriverStatement(
+    text(
+        "INSERT INTO customers (phone, created_at) VALUES (:phone, :created_at) "
+        "ON CONFLICT (phone) DO NOTHING RETURNING id"
+    )
+    .bindparams(bindparam("created_at", type_=_CUSTOMERS.c.created_at.type))
+    .columns(_CUSTOMERS.c.id)
+)
 _GATHERING = "ivr.history.gathering"
 #: Called with every batch of events ``log_events`` writes, inside the writing transaction.
 EventsListener = Callable[[Session, Interaction, list[Event]], None]
@@ -42,23 +53,20 @@ def on_events_logged(listener: EventsListener) -> EventsListener:
 
 def get_or_create_customer(session: Session, phone: str | None) -> Customer | None:
     """The customer with this E.164 number, created on first contact (None if unknown)."""
+    found = customer_id(session, phone)
+    return session.get(Customer, found) if found is not None else None
+
+
+def customer_id(session: Session, phone: str | None) -> int | None:
+    """The id of the customer with this E.164 number, created on first contact (None if unknown)."""
     if not phone:
         return None
-    customer = session.scalar(_CUSTOMER_BY_PHONE, {"phone": phone})
-    if customer is not None:
-        return customer
-    # ON CONFLICT instead of a savepoint: one statement; on PostgreSQL a concurrent first
-    # contact waits for the other transaction, then does nothing and we read its row.
-    dialect = session.get_bind().dialect.name
-    insert_ = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    created = session.scalars(
-        insert_(Customer)
-        .values(phone=phone)
-        .on_conflict_do_nothing(index_elements=["phone"])
-        .returning(Customer),
-        execution_options={"populate_existing": True},
-    ).one_or_none()
-    return created or session.scalars(_CUSTOMER_BY_PHONE, {"phone": phone}).one()
+    row = _CUSTOMER_ID.first(session, {"phone": phone})
+    if row is None:
+        row = _NEW_CUSTOMER.first(session, {"phone": phone, "created_at": utcnow()})
+    if row is None:  # a concurrent first contact created it meanwhile
+        row = _CUSTOMER_ID.first(session, {"phone": phone})
+    return int(row[0]) if row is not None else None
 
 
 def log_events(

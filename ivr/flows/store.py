@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import Table, bindparam, func, select, text
 from sqlalchemy.orm import Session
 
+from ivr.db import DriverStatement
 from ivr.flows.definition import Flow, parse_flow
 from ivr.flows.yamlsource import FlowError, read_flow_file
 from ivr.models import FlowVersion
@@ -70,6 +72,34 @@ _LATEST_VERSION = (
     .order_by(FlowVersion.version.desc())
     .limit(1)
 )
+
+
+# The live version, on the driver: every incoming call asks (the source is parsed once).
+_versions = cast(Table, FlowVersion.__table__)
+_LIVE_VERSION = DriverStatement(
+    select(_versions.c.id, _versions.c.version, _versions.c.checksum, _versions.c.source)
+    .where(_versions.c.name == bindparam("name"))
+    .order_by(_versions.c.version.desc())
+    .limit(1)
+)
+
+
+@dataclass(frozen=True)
+class LiveFlow:
+    """The live version of a flow: its id and number, and the flow parsed."""
+
+    version_id: int
+    version: int
+    flow: Flow
+
+
+def live_flow(session: Session, name: str) -> LiveFlow | None:
+    """The live version of a flow, parsed once per process."""
+    row = _LIVE_VERSION.first(session, {"name": name})
+    if row is None:
+        return None
+    version_id, number, checksum, source = row
+    return LiveFlow(version_id, number, _parse(version_id, f"{name} v{number}", checksum, source))
 
 
 def latest_version(session: Session, name: str) -> FlowVersion | None:
@@ -147,11 +177,15 @@ def flow_by_id(session: Session, version_id: int) -> Flow:
 
 def flow_of(version: FlowVersion) -> Flow:
     """The parsed flow of a version; versions are immutable, so parse each once per process."""
-    flow = _parsed.get(version.id)
-    if flow is None or flow.checksum != version.checksum:
+    return _parse(version.id, f"{version.name} v{version.version}", version.checksum, version.source)
+
+
+def _parse(version_id: int, label: str, checksum: str, source: str) -> Flow:
+    flow = _parsed.get(version_id)
+    if flow is None or flow.checksum != checksum:
         # Published versions passed validation when they were published; prompts render leniently.
-        flow = parse_flow(version.source, f"{version.name} v{version.version}", check_placeholders=False)
-        _parsed[version.id] = flow
+        flow = parse_flow(source, label, check_placeholders=False)
+        _parsed[version_id] = flow
     return flow
 
 

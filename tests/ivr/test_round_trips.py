@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import bindparam, event, select, text
 
-from ivr.db import DriverStatement, session_factory
+from ivr.db import DriverStatement, attach_row, session_factory
 from ivr.flows.store import publish_flow
 from ivr.history import MAX_ROWS_PER_INSERT
 from ivr.models import Call, Interaction
@@ -153,3 +153,29 @@ def test_a_write_on_the_driver_cursor_reads_back_as_the_orm_wrote_it(
         call = session.scalars(select(Call).where(Call.call_sid == caller.call_sid)).one()
         assert call.variables == variables and call.finished is True
         assert call.updated_at == berlin and call.updated_at.utcoffset() == timedelta(0)
+
+
+def test_a_row_read_on_the_driver_cursor_equals_the_orm_object(
+    app: Flask, phone: Callable[..., Phone]
+) -> None:
+    """``DriverStatement.first`` converts results like the ORM (JSON, aware UTC, flags), and the
+    object ``attach_row`` makes of the row is persistent: it lazy-loads and has nothing to flush."""
+    caller = phone()
+    caller.dial()
+    caller.press("2")
+    calls = Call.__table__
+    query = DriverStatement(select(*calls.c).where(calls.c.call_sid == bindparam("sid")))
+    with session_factory(app)() as session:
+        orm = session.scalars(select(Call).where(Call.call_sid == caller.call_sid)).one()
+        expected = {c.key: getattr(orm, c.key) for c in Call.__mapper__.column_attrs}
+    with statements(app) as seen, session_factory(app)() as session:
+        row = query.first(session, {"sid": caller.call_sid})
+        assert row is not None and query.first(session, {"sid": "CA-unknown"}) is None
+        call = attach_row(session, Call, dict(zip([c.name for c in calls.c], row, strict=True)))
+        assert {key: getattr(call, key) for key in expected} == expected
+        assert call.updated_at.utcoffset() == timedelta(0) and call.finished is False
+        assert isinstance(call.variables, dict) and call.step == 2
+        assert call.interaction.call_sid == caller.call_sid  # lazy-loaded through the session
+        assert call in session and not session.dirty
+        session.commit()
+    assert seen.count("SELECT") == 3  # listeners see the driver's reads too

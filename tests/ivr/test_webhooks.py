@@ -57,6 +57,24 @@ def test_signature_checked_against_public_url_behind_a_proxy(app, client):
     assert doc.find("Gather").get("action").startswith("https://hotline.example.de/twilio/step?n=1")
 
 
+def test_signature_over_the_url_with_its_default_port_is_accepted(app, client):
+    """Twilio may sign ``https://host:443/…`` for a URL configured without the port."""
+    from twilio.request_validator import RequestValidator
+
+    from tests.conftest import AUTH_TOKEN
+
+    app.config["PUBLIC_URL"] = "https://hotline.example.de"
+    url = "https://hotline.example.de:443/twilio/voice"
+    sig = RequestValidator(AUTH_TOKEN).compute_signature(url, CALL)
+    resp = client.post("/twilio/voice", data=CALL, headers={"X-Twilio-Signature": sig})
+    assert resp.status_code == 200
+    assert twiml(resp).find("Gather") is not None
+    forged = client.post(
+        "/twilio/voice", data={**CALL, "CallSid": "CA" + "2" * 32}, headers={"X-Twilio-Signature": sig}
+    )
+    assert forged.status_code == 403
+
+
 def test_incoming_call_without_callsid_gets_a_polite_answer(twilio_post):
     doc = twiml(twilio_post("/twilio/voice", From="+4915112345678"))
     assert "technischer Fehler" in doc.find("Say").text
