@@ -13,13 +13,15 @@ import weakref
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from flask import Flask, current_app, g
-from sqlalchemy import Insert, Select, TextClause, TextualSelect, create_engine, event, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy import exc as exc_mod
 from sqlalchemy.engine import Dialect, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
 _SQLITE_WRITER = threading.Lock()
 #: (process id, path) → descriptor of a SQLite database's writer lock file (``_writer_lock``).
@@ -270,7 +272,7 @@ class DriverStatement:
     unwrapped.
     """
 
-    def __init__(self, clause: TextClause | TextualSelect | Select[Any] | Insert) -> None:
+    def __init__(self, clause: ClauseElement) -> None:
         self.clause = clause
         self._compiled: dict[str, _Compiled] = {}
 
@@ -280,7 +282,12 @@ class DriverStatement:
             pass
 
     def first(self, session: Session, params: dict[str, Any]) -> tuple[Any, ...] | None:
-        """The first row of a query, its values converted as SQLAlchemy would; None if none."""
+        """The first row of a query, its values converted as SQLAlchemy would; None if none.
+
+        Objects added or changed in the session are flushed first, as before the ORM's queries.
+        """
+        if session.autoflush:
+            session.flush()
         with self._cursor(session, params) as (cursor, compiled):
             row = cursor.fetchone()
         if row is None:
@@ -308,18 +315,19 @@ class DriverStatement:
             cursor.close()
 
     def _compile(self, dialect: Dialect) -> _Compiled:
-        compiled = self.clause.compile(dialect=dialect)
+        compiled = cast(SQLCompiler, self.clause.compile(dialect=dialect))
         processors: dict[str, Callable[[Any], Any]] = {}
-        for name, bind in compiled.binds.items():
+        defaults: dict[str, Any] = {}  # values in the statement itself (a LIMIT, an IN list)
+        for bind, name in compiled.bind_names.items():
             processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if processor is not None:
                 processors[name] = processor
+            if not bind.required:
+                defaults[name] = bind.value
         results = tuple(
             column.type.dialect_impl(dialect).result_processor(dialect, None)
             for column in getattr(self.clause, "exported_columns", ())
         )
-        # Values given in the statement itself (a LIMIT), unless a parameter of that name is passed.
-        defaults = {name: bind.value for name, bind in compiled.binds.items() if not bind.required}
         order = compiled.positiontup if dialect.positional else None
         self._compiled[dialect.name] = _Compiled(
             str(compiled), processors, tuple(order or ()), results, defaults
@@ -335,6 +343,7 @@ class _Compiled:
     order: tuple[str, ...]
     #: Per selected column, the conversion of its value (None: the driver's value as it is).
     results: tuple[Callable[[Any], Any] | None, ...]
+    #: Values the statement carries (unless a parameter of that name is passed).
     defaults: dict[str, Any]
 
 

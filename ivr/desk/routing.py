@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from ivr.db import DriverStatement
 from ivr.desk.models import Task, User
 from ivr.desk.presence import set_activity
 from ivr.flows.steps import Event
@@ -99,17 +100,20 @@ def leave(session: Session, call_sid: str, reason: str, now: datetime) -> Releas
 
 def may_offer(session: Session, now: datetime) -> bool:
     """Whether a routing pass could offer a caller now: an agent is free or their wrap-up is over."""
-    return bool(session.scalar(_MAY_OFFER, {"now": now}))
+    row = _MAY_OFFER.first(session, {"now": now})
+    return bool(row and row[0])
 
 
-# Built once: every caller who joins a queue asks.
-_MAY_OFFER = select(
-    exists().where(
-        or_(
-            User.activity == "available",
-            and_(User.activity == "wrapup", User.activity_until <= bindparam("now")),
-        ),
-        User.disabled.is_(False),
+# Built once and run on the driver: every caller who joins a queue asks.
+_MAY_OFFER = DriverStatement(
+    select(
+        exists().where(
+            or_(
+                User.activity == "available",
+                and_(User.activity == "wrapup", User.activity_until <= bindparam("now")),
+            ),
+            User.disabled.is_(False),
+        )
     )
 )
 

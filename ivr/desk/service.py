@@ -7,7 +7,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import bindparam, func, select
 
-from ivr.db import after_commit, session_factory
+from ivr.db import DriverStatement, after_commit, session_factory
 from ivr.desk import routing, telephony
 from ivr.desk.settings import DeskSettings
 from ivr.models import Interaction
@@ -15,8 +15,8 @@ from ivr.services import Services
 
 #: Call variables an agent sees with an offered call (nothing the caller was not asked for).
 CONTEXT_KEYS = ("intent", "intent_text", "intent_confidence", "order_number", "callback_request_id")
-# Built once: every caller who joins a queue asks.
-_EARLIER_CONTACTS = (
+# Built once and run on the driver: every caller who joins a queue asks.
+_EARLIER_CONTACTS = DriverStatement(
     select(func.count())
     .select_from(Interaction)
     .where(
@@ -73,7 +73,8 @@ class RoutingService:
         if interaction.customer_id is None:
             return False
         params = {"customer_id": interaction.customer_id, "interaction_id": interaction.id, "since": since}
-        return bool(self.services.session.scalar(_EARLIER_CONTACTS, params))
+        row = _EARLIER_CONTACTS.first(self.services.session, params)
+        return bool(row and row[0])
 
     def _dispatch_after_commit(self) -> None:
         app = current_app._get_current_object()  # type: ignore[attr-defined]

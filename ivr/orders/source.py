@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
-from typing import Protocol
+from typing import Protocol, cast
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Table, bindparam, literal, select
 from sqlalchemy.orm import Session
 
+from ivr.db import DriverStatement
 from ivr.models.order import OPEN_STATUSES, Order
 
 
@@ -47,18 +48,23 @@ class OrderSource(Protocol):
         ...
 
 
-# Built once: building a statement and its cache key costs more CPU than running it.
-_BY_NUMBER = select(Order).where(Order.order_number == bindparam("order_number"))
-_LATEST_OPEN = (
-    select(Order)
-    .where(Order.phone == bindparam("phone"), Order.status.in_(OPEN_STATUSES))
-    .order_by(Order.ordered_at.desc(), Order.id.desc())
+_ORDERS = cast(Table, Order.__table__)
+#: The columns an ``OrderInfo`` has, in its field order.
+_INFO = tuple(_ORDERS.c[f.name] for f in fields(OrderInfo))
+_OPEN = _ORDERS.c.status.in_([literal(s) for s in sorted(OPEN_STATUSES)])
+# Built once and run on the driver (``DriverStatement``): a flow asks on most calls, and
+# SQLAlchemy's ORM layer cost more CPU than the query.
+_BY_NUMBER = DriverStatement(select(*_INFO).where(_ORDERS.c.order_number == bindparam("order_number")))
+_LATEST_OPEN = DriverStatement(
+    select(*_INFO)
+    .where(_ORDERS.c.phone == bindparam("phone"), _OPEN)
+    .order_by(_ORDERS.c.ordered_at.desc(), _ORDERS.c.id.desc())
     .limit(1)
 )
-_LATEST_DELIVERED = (
-    select(Order)
-    .where(Order.phone == bindparam("phone"), Order.status == "delivered")
-    .order_by(Order.delivered_at.desc(), Order.ordered_at.desc(), Order.id.desc())
+_LATEST_DELIVERED = DriverStatement(
+    select(*_INFO)
+    .where(_ORDERS.c.phone == bindparam("phone"), _ORDERS.c.status == literal("delivered"))
+    .order_by(_ORDERS.c.delivered_at.desc(), _ORDERS.c.ordered_at.desc(), _ORDERS.c.id.desc())
     .limit(1)
 )
 
@@ -71,36 +77,19 @@ class DatabaseOrderSource:
 
     def find(self, order_number: str) -> OrderInfo | None:
         """The order with this number, or None."""
-        order = self.session.scalar(_BY_NUMBER, {"order_number": order_number})
-        return info_of(order) if order is not None else None
+        return _info(_BY_NUMBER.first(self.session, {"order_number": order_number}))
 
     def latest_open(self, phone: str) -> OrderInfo | None:
         """The newest open order placed with this E.164 phone number, or None."""
-        order = self.session.scalar(_LATEST_OPEN, {"phone": phone})
-        return info_of(order) if order is not None else None
+        return _info(_LATEST_OPEN.first(self.session, {"phone": phone}))
 
     def latest_delivered(self, phone: str) -> OrderInfo | None:
         """The most recently delivered order placed with this E.164 phone number, or None."""
-        order = self.session.scalar(_LATEST_DELIVERED, {"phone": phone})
-        return info_of(order) if order is not None else None
+        return _info(_LATEST_DELIVERED.first(self.session, {"phone": phone}))
 
 
-def info_of(order: Order) -> OrderInfo:
-    """The IVR's view of a stored order."""
-    return OrderInfo(
-        order_number=order.order_number,
-        status=order.status,
-        phone=order.phone,
-        postal_code=order.postal_code,
-        carrier=order.carrier,
-        tracking_number=order.tracking_number,
-        ordered_at=order.ordered_at,
-        shipped_at=order.shipped_at,
-        expected_delivery=order.expected_delivery,
-        delivered_at=order.delivered_at,
-        items=order.items,
-        email=order.email,
-    )
+def _info(row: tuple[object, ...] | None) -> OrderInfo | None:
+    return OrderInfo(*row) if row is not None else None  # type: ignore[arg-type]
 
 
 def mask_order_number(number: str | None) -> str:

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ivr.db import DriverStatement
 from ivr.models import Customer, Order
 from ivr.orders.services import setting
 from ivr.returns.models import EMAIL, IN_PROGRESS, SHOP, SMS, ReturnDelivery, ReturnRequest
@@ -132,11 +133,14 @@ def build_returns(services: Services) -> ReturnsService:
     return ReturnsService(services)
 
 
-# Built once (every incoming call asks, for the proactive notice).
-_IN_PROGRESS_BY_PHONE = (
+# Built once and run on the driver: every incoming call asks, for the proactive notice.
+_IN_PROGRESS_BY_PHONE = DriverStatement(
     select(ReturnRequest.order_number, Order.ordered_at)
     .join(Order, Order.order_number == ReturnRequest.order_number)
-    .where(Order.phone == bindparam("phone"), ReturnRequest.state.in_(IN_PROGRESS))
+    .where(
+        Order.phone == bindparam("phone"),
+        ReturnRequest.state.in_([literal(state) for state in sorted(IN_PROGRESS)]),
+    )
     .order_by(ReturnRequest.created_at.desc(), ReturnRequest.id.desc())
     .limit(1)
 )
@@ -144,5 +148,5 @@ _IN_PROGRESS_BY_PHONE = (
 
 def return_in_progress(session: Session, phone: str) -> tuple[str, date | None] | None:
     """(order number, order date) of the newest unfinished return on an order placed with ``phone``."""
-    row = session.execute(_IN_PROGRESS_BY_PHONE, {"phone": phone}).first()
+    row = _IN_PROGRESS_BY_PHONE.first(session, {"phone": phone})
     return (row[0], row[1]) if row else None
