@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, bindparam, func, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,7 +22,7 @@ from callbacks.models import (
 )
 from callbacks.policy import SLA, earliest_call_time, priority_for, schedule_of
 from callbacks.settings import Settings
-from ivr.db import lock_names
+from ivr.db import DriverStatement, lock_names
 from ivr.flows.steps import Event
 from ivr.history import get_or_create_customer, log_events
 from ivr.models import Interaction
@@ -281,8 +281,21 @@ def cancel_request(session: Session, request_id: int, reason: str) -> CallbackRe
     return request
 
 
+# Built once and run on the driver: every caller who reaches an agent asks; most have none.
+_OPEN_FOR_PHONE = DriverStatement(
+    select(CallbackRequest.id)
+    .where(
+        CallbackRequest.phone == bindparam("phone"),
+        CallbackRequest.status.in_([literal(QUEUED), literal(CLAIMED)]),
+    )
+    .limit(1)
+)
+
+
 def cancel_open_for_phone(session: Session, phone: str, reason: str) -> list[int]:
     """Cancel the waiting request of a number (the customer reached an agent meanwhile)."""
+    if _OPEN_FOR_PHONE.first(session, {"phone": phone}) is None:
+        return []
     requests = session.scalars(
         select(CallbackRequest).where(
             CallbackRequest.phone == phone, CallbackRequest.status.in_((QUEUED, CLAIMED))

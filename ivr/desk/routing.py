@@ -70,7 +70,7 @@ def enqueue(
     context: dict[str, Any] | None = None,
 ) -> Task:
     """Put the caller in ``queue``; a retried webhook or a second transfer reuses the task."""
-    task = lock_task(session, Task.call_sid == call_sid)
+    task = lock_caller_task(session, call_sid)
     if task is not None and task.status in QUEUED and task.queue == queue:
         return task
     if task is None or task.status not in QUEUED:  # a new call, or queued again after a conversation
@@ -89,7 +89,7 @@ def enqueue(
 
 def leave(session: Session, call_sid: str, reason: str, now: datetime) -> Release | None:
     """The caller left the queue (hung up, or the queue gave up): release a ringing agent."""
-    task = lock_task(session, Task.call_sid == call_sid)
+    task = lock_caller_task(session, call_sid)
     if task is None or task.status not in QUEUED:
         return None
     release = _release_agent(session, task, now)
@@ -448,15 +448,34 @@ def lock_task(session: Session, where: ColumnElement[bool]) -> Task | None:
     found = session.execute(
         select(Task.id, Task.interaction_id).where(where).order_by(Task.id.desc()).limit(1)
     ).first()
+    return _lock_found(session, found and (found.id, found.interaction_id), where)
+
+
+def lock_caller_task(session: Session, call_sid: str) -> Task | None:
+    """``lock_task`` for the caller's call: its newest task found on the driver (every caller
+    who joins or leaves a queue asks, and most have no task yet)."""
+    found = _NEWEST_TASK_OF_CALL.first(session, {"call_sid": call_sid})
+    return _lock_found(session, found, Task.call_sid == call_sid)
+
+
+_NEWEST_TASK_OF_CALL = DriverStatement(
+    select(Task.id, Task.interaction_id)
+    .where(Task.call_sid == bindparam("call_sid"))
+    .order_by(Task.id.desc())
+    .limit(1)
+)
+
+
+def _lock_found(session: Session, found: tuple[Any, ...] | None, where: ColumnElement[bool]) -> Task | None:
+    """Lock the interaction of the task ``found`` (id, interaction id), then the task."""
     if found is None:
         return None
-    if found.interaction_id is not None:
-        session.execute(
-            select(Interaction.id).where(Interaction.id == found.interaction_id).with_for_update()
-        )
+    task_id, interaction_id = found
+    if interaction_id is not None:
+        session.execute(select(Interaction.id).where(Interaction.id == interaction_id).with_for_update())
     # Matched again once locked: a task re-offered meanwhile (its agent call is another now) is
     # not the one a late webhook of the first agent call may change.
-    return session.scalar(_locked(select(Task).where(Task.id == found.id, where)))
+    return session.scalar(_locked(select(Task).where(Task.id == task_id, where)))
 
 
 def _locked_user(session: Session, user_id: int | None) -> User | None:
