@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import logging
 import math
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from flask import Flask, current_app, g
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import Table, bindparam, create_engine, event, text
 from sqlalchemy import exc as exc_mod
 from sqlalchemy.engine import Dialect, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
@@ -275,6 +276,8 @@ class DriverStatement:
     def __init__(self, clause: ClauseElement) -> None:
         self.clause = clause
         self._compiled: dict[str, _Compiled] = {}
+        #: Compiled SQL → per column, the conversion of its value (None: the driver's as it is).
+        self._results: dict[str, tuple[Callable[[Any], Any] | None, ...]] = {}
 
     def run(self, session: Session, params: dict[str, Any]) -> None:
         """Run with ``params`` (by parameter name) in the session's current transaction."""
@@ -290,9 +293,25 @@ class DriverStatement:
             session.flush()
         with self._cursor(session, params) as (cursor, compiled):
             row = cursor.fetchone()
-        if row is None:
-            return None
-        return tuple(f(v) if f is not None else v for f, v in zip(compiled.results, row, strict=True))
+            if row is None:
+                return None
+            results = self._results.get(compiled.sql) or self._result_processors(cursor, session)
+        return tuple(f(v) if f is not None else v for f, v in zip(results, row, strict=True))
+
+    def _result_processors(self, cursor: Any, session: Session) -> tuple[Callable[[Any], Any] | None, ...]:
+        """Per column, SQLAlchemy's conversion of its value for the driver's type of it
+        (``cursor.description``; PostgreSQL's numeric conversions depend on it)."""
+        dialect = session.get_bind().dialect
+        types = [described[1] for described in cursor.description]
+        columns = tuple(getattr(self.clause, "exported_columns", ()))
+        results: tuple[Callable[[Any], Any] | None, ...] = (None,) * len(types)  # untyped: as they are
+        if columns:
+            results = tuple(
+                column.type.dialect_impl(dialect).result_processor(dialect, type_code)
+                for column, type_code in zip(columns, types, strict=True)
+            )
+        self._results[self._compiled[dialect.name].sql] = results
+        return results
 
     @contextmanager
     def _cursor(self, session: Session, params: dict[str, Any]) -> Iterator[tuple[Any, _Compiled]]:
@@ -324,14 +343,8 @@ class DriverStatement:
                 processors[name] = processor
             if not bind.required:
                 defaults[name] = bind.value
-        results = tuple(
-            column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in getattr(self.clause, "exported_columns", ())
-        )
         order = compiled.positiontup if dialect.positional else None
-        self._compiled[dialect.name] = _Compiled(
-            str(compiled), processors, tuple(order or ()), results, defaults
-        )
+        self._compiled[dialect.name] = _Compiled(str(compiled), processors, tuple(order or ()), defaults)
         return self._compiled[dialect.name]
 
 
@@ -341,10 +354,44 @@ class _Compiled:
     processors: dict[str, Callable[[Any], Any]]
     #: Parameter names in order, for a positional paramstyle (SQLite's ``?``); else empty.
     order: tuple[str, ...]
-    #: Per selected column, the conversion of its value (None: the driver's value as it is).
-    results: tuple[Callable[[Any], Any] | None, ...]
     #: Values the statement carries (unless a parameter of that name is passed).
     defaults: dict[str, Any]
+
+
+def insert_row(session: Session, model: type[_M], values: dict[str, Any]) -> _M:
+    """Insert a row on the driver cursor (``DriverStatement``) and return it as ``attach_row``
+    does: for the rows webhooks add, where the ORM's unit of work cost more than the insert.
+
+    ``values`` by column name; the columns' Python defaults fill the rest, as the ORM would.
+    """
+    table = cast(Table, model.__table__)
+    row = dict(values)
+    for column in table.c:
+        if column.name in row or column.primary_key:
+            continue
+        default = column.default
+        if default is None:
+            row[column.name] = None
+        elif default.is_scalar:
+            row[column.name] = default.arg  # type: ignore[attr-defined]
+        elif default.is_callable:
+            row[column.name] = default.arg(None)  # type: ignore[attr-defined]
+    inserted = _insert_statement(table, tuple(row)).first(session, row)
+    keys = (model.__mapper__.get_property_by_column(c).key for c in table.c)
+    return attach_row(session, model, dict(zip(keys, inserted or (), strict=True)))
+
+
+@functools.cache
+def _insert_statement(table: Table, columns: tuple[str, ...]) -> DriverStatement:
+    names = ", ".join(c.name for c in table.c)
+    return DriverStatement(
+        text(
+            f"INSERT INTO {table.name} ({', '.join(columns)}) "
+            f"VALUES ({', '.join(':' + c for c in columns)}) RETURNING {names}"
+        )
+        .bindparams(*(bindparam(c, type_=table.c[c].type) for c in columns))
+        .columns(*table.c)
+    )
 
 
 def attach_row(session: Session, model: type[_M], values: dict[str, Any]) -> _M:

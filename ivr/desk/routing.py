@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from ivr.db import DriverStatement
+from ivr.db import DriverStatement, insert_row
 from ivr.desk.models import Task, User
 from ivr.desk.presence import set_activity
 from ivr.flows.steps import Event
@@ -74,15 +74,16 @@ def enqueue(
     if task is not None and task.status in QUEUED and task.queue == queue:
         return task
     if task is None or task.status not in QUEUED:  # a new call, or queued again after a conversation
-        task = Task(call_sid=call_sid, interaction_id=interaction_id, arrived_at=now, offers=0)
-        session.add(task)
+        values = {"call_sid": call_sid, "interaction_id": interaction_id, "arrived_at": now, "offers": 0}
+        values |= {"queue": queue, "language": language, "priority": priority, "status": "waiting"}
+        task = insert_row(session, Task, {**values, "context": context or {}})
     else:  # moved to another queue before anyone answered
         task.arrived_at = now
-    task.queue, task.language, task.priority = queue, language, priority
-    task.status, task.offered_to, task.offered_at, task.agent_call_sid = "waiting", None, None, None
-    task.ended_at = task.end_reason = None
-    task.context = context or {}
-    session.flush()
+        task.queue, task.language, task.priority = queue, language, priority
+        task.status, task.offered_to, task.offered_at, task.agent_call_sid = "waiting", None, None, None
+        task.ended_at = task.end_reason = None
+        task.context = context or {}
+        session.flush()
     _log(session, task, "queued", queue=queue, priority=priority)
     return task
 

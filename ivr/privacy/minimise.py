@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from ivr.db import insert_row
 from ivr.flows.steps import Event
 from ivr.models import Call, Interaction
 from ivr.privacy.models import Recording, Transcript
@@ -40,22 +41,26 @@ def store_free_text(session: Session, interaction: Interaction, events: list[Eve
             value = event.data.get(name)
             if not isinstance(value, str) or not value.strip():
                 continue
-            if value not in made:
-                made[value] = Transcript(
-                    interaction_id=interaction.id,
-                    call_sid=interaction.call_sid,
-                    node=_str(event.data.get("node")),
-                    source=f"{event.kind}.{name}"[:30],
-                    text=value,
-                    confidence=_float(event.data.get("confidence")),
+            if value not in made:  # inserted at once: the events reference its id
+                made[value] = insert_row(
+                    session,
+                    Transcript,
+                    {
+                        "interaction_id": interaction.id,
+                        "call_sid": interaction.call_sid,
+                        "node": _str(event.data.get("node")),
+                        "source": f"{event.kind}.{name}"[:30],
+                        "text": value,
+                        "confidence": _float(event.data.get("confidence")),
+                    },
                 )
-                session.add(made[value])
             refs[name] = made[value]
         cleaned.append((event, refs))
     recordings = {id(e): _recording(session, interaction, e) for e in events if e.data.get("recording_url")}
     if not made and not recordings:
         return events
-    session.flush()  # the transcripts' ids, for the references
+    if recordings:
+        session.flush()  # the recordings' ids, for the references
     result = []
     for event, refs in cleaned:
         recording = recordings.get(id(event))

@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import bindparam, event, select, text
 
-from ivr.db import DriverStatement, attach_row, session_factory
+from ivr.db import DriverStatement, attach_row, insert_row, session_factory
 from ivr.flows.store import publish_flow
 from ivr.history import MAX_ROWS_PER_INSERT
 from ivr.models import Call, Interaction
@@ -179,3 +179,26 @@ def test_a_row_read_on_the_driver_cursor_equals_the_orm_object(
         assert call in session and not session.dirty
         session.commit()
     assert seen.count("SELECT") == 3  # listeners see the driver's reads too
+
+
+def test_a_row_inserted_on_the_driver_cursor_has_the_orm_defaults(
+    app: Flask, phone: Callable[..., Phone]
+) -> None:
+    """``insert_row`` fills the columns' Python defaults as the ORM does and returns the row."""
+    from ivr.privacy.models import Transcript
+
+    caller = phone()
+    caller.dial()
+    with session_factory(app)() as session:
+        interaction = session.scalars(
+            select(Interaction).where(Interaction.call_sid == caller.call_sid)
+        ).one()
+        row = insert_row(session, Transcript, {"interaction_id": interaction.id, "text": "grüß Gott"})
+        assert row.id is not None and row.source == "speech" and row.confidence is None
+        assert row.created_at.utcoffset() == timedelta(0)
+        assert row in session and not session.dirty
+        session.commit()
+        row_id = row.id
+    with session_factory(app)() as session:
+        stored = session.get_one(Transcript, row_id)
+        assert (stored.text, stored.source, stored.interaction_id) == ("grüß Gott", "speech", interaction.id)
