@@ -15,7 +15,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ivr.config import capture_mode
 from ivr.customers import outbox
-from ivr.db import DriverStatement, attach_row
+from ivr.db import DriverStatement, attach_row, insert_statement
 from ivr.flows.engine import resume_flow, start_flow
 from ivr.flows.nodes.base import CallState, Context
 from ivr.flows.steps import CallerInput, Event, Step
@@ -82,15 +82,7 @@ _LOCKED_INTERACTION = (
 # row back for ``attach_row``. On PostgreSQL a conflicting INSERT waits for the other
 # transaction, then does nothing.
 _CLAIM_COLUMNS = tuple(c.name for c in _INTERACTIONS.c if c.name != "id")
-_CLAIM = DriverStatement(
-    text(
-        f"INSERT INTO interactions ({', '.join(_CLAIM_COLUMNS)}) "
-        f"VALUES ({', '.join(':' + c for c in _CLAIM_COLUMNS)}) "
-        f"ON CONFLICT (call_sid) DO NOTHING RETURNING {', '.join(c.name for c in _INTERACTIONS.c)}"
-    )
-    .bindparams(*(bindparam(c, type_=_INTERACTIONS.c[c].type) for c in _CLAIM_COLUMNS))
-    .columns(*_INTERACTIONS.c)
-)
+_CLAIM = insert_statement(_INTERACTIONS, _CLAIM_COLUMNS, conflict="call_sid")
 
 
 class UnknownFlow(Exception):

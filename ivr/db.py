@@ -376,18 +376,21 @@ def insert_row(session: Session, model: type[_M], values: dict[str, Any]) -> _M:
             row[column.name] = default.arg  # type: ignore[attr-defined]
         elif default.is_callable:
             row[column.name] = default.arg(None)  # type: ignore[attr-defined]
-    inserted = _insert_statement(table, tuple(row)).first(session, row)
+    inserted = insert_statement(table, tuple(row)).first(session, row)
     keys = (model.__mapper__.get_property_by_column(c).key for c in table.c)
     return attach_row(session, model, dict(zip(keys, inserted or (), strict=True)))
 
 
 @functools.cache
-def _insert_statement(table: Table, columns: tuple[str, ...]) -> DriverStatement:
-    names = ", ".join(c.name for c in table.c)
+def insert_statement(table: Table, columns: tuple[str, ...], conflict: str | None = None) -> DriverStatement:
+    """``INSERT`` of ``columns`` (parameters named after them) ``RETURNING`` the whole row; with
+    ``conflict``, ``ON CONFLICT (conflict) DO NOTHING``, which returns no row then."""
+    on_conflict = f" ON CONFLICT ({conflict}) DO NOTHING" if conflict else ""
     return DriverStatement(
         text(
             f"INSERT INTO {table.name} ({', '.join(columns)}) "
-            f"VALUES ({', '.join(':' + c for c in columns)}) RETURNING {names}"
+            f"VALUES ({', '.join(':' + c for c in columns)}){on_conflict} "
+            f"RETURNING {', '.join(c.name for c in table.c)}"
         )
         .bindparams(*(bindparam(c, type_=table.c[c].type) for c in columns))
         .columns(*table.c)

@@ -13,7 +13,7 @@ from sqlalchemy import BindParameter, Table, bindparam, insert, select, text, up
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ivr.db import DriverStatement
+from ivr.db import DriverStatement, insert_statement
 from ivr.flows.steps import Event
 from ivr.models import Customer, Interaction, InteractionEvent
 from ivr.models._types import utcnow
@@ -31,14 +31,7 @@ _CUSTOMERS = cast(Table, Customer.__table__)
 _CUSTOMER_ID = DriverStatement(select(_CUSTOMERS.c.id).where(_CUSTOMERS.c.phone == bindparam("phone")))
 # ON CONFLICT instead of a savepoint: one statement; on PostgreSQL a concurrent first contact
 # waits for the other transaction, then does nothing and the caller reads its row.
-_NEW_CUSTOMER = DriverStatement(
-    text(
-        "INSERT INTO customers (phone, created_at) VALUES (:phone, :created_at) "
-        "ON CONFLICT (phone) DO NOTHING RETURNING id"
-    )
-    .bindparams(bindparam("created_at", type_=_CUSTOMERS.c.created_at.type))
-    .columns(_CUSTOMERS.c.id)
-)
+_NEW_CUSTOMER = insert_statement(_CUSTOMERS, ("phone", "created_at"), conflict="phone")
 _GATHERING = "ivr.history.gathering"
 #: Called with every batch of events ``log_events`` writes, inside the writing transaction.
 EventsListener = Callable[[Session, Interaction, list[Event]], None]
