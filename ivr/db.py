@@ -362,7 +362,8 @@ def insert_row(session: Session, model: type[_M], values: dict[str, Any]) -> _M:
     """Insert a row on the driver cursor (``DriverStatement``) and return it as ``attach_row``
     does: for the rows webhooks add, where the ORM's unit of work cost more than the insert.
 
-    ``values`` by column name; the columns' Python defaults fill the rest, as the ORM would.
+    ``values`` by column name; the columns' Python defaults fill the rest, as the ORM would
+    (a column with only a server default is left to the database).
     """
     table = cast(Table, model.__table__)
     row = dict(values)
@@ -371,7 +372,8 @@ def insert_row(session: Session, model: type[_M], values: dict[str, Any]) -> _M:
             continue
         default = column.default
         if default is None:
-            row[column.name] = None
+            if column.server_default is None:
+                row[column.name] = None
         elif default.is_scalar:
             row[column.name] = default.arg  # type: ignore[attr-defined]
         elif default.is_callable:
