@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import JSON, String, Text, cast, func, select
+from sqlalchemy import JSON, String, Text, cast, select
 from sqlalchemy.orm import Session
 
 from callbacks.models import CallbackRequest, CallbackSubmission
@@ -327,12 +328,15 @@ def find_traces(session: Session, person: Person) -> dict[str, list[str]]:
     for table in Base.metadata.sorted_tables:
         for column in text_columns(table):
             for trace in person.traces:
-                hits = session.scalar(
-                    select(func.count()).select_from(table).where(cast(column, Text).contains(trace))
-                )
-                if hits:
+                values = session.scalars(select(cast(column, Text)).where(cast(column, Text).contains(trace)))
+                if any(not _DIGEST.fullmatch(value) for value in values):
                     found.setdefault(f"{table.name}.{column.name}", []).append(trace)
     return found
+
+
+#: A keyed hash or random token: its hex digits hold a short trace such as the order number
+#: 4711 by chance (about 1 value in 1,000, which once failed a CI run); it names nobody.
+_DIGEST = re.compile(r"[0-9a-f]{32,}")
 
 
 @pytest.fixture
