@@ -105,17 +105,20 @@ def test_stream_without_speech_times_out(ko_model: SpeechModel) -> None:
 
 
 def test_one_model_serves_several_threads(ko_model: SpeechModel, speak: Callable[..., bytes]) -> None:
-    clips = {p: wav_to_pcm(speak(p), 8000) for p in PHRASES}
+    # Only phrases Vosk decodes the same way every time: "환불" comes out as "확인" in about one
+    # run in six even on one thread (SPEECH-NOTES: not bit-identical), which says nothing
+    # about threads.
+    stable = ["주문 확인", "네", "아니요"]
+    clips = {p: wav_to_pcm(speak(p), 8000) for p in stable}
     expected = {p: ko_model.transcribe(pcm, 8000, PHRASES).text for p, pcm in clips.items()}
-    jobs = [p for p in PHRASES for _ in range(3)]
+    jobs = [p for p in stable for _ in range(4)]
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(lambda p: ko_model.transcribe(clips[p], 8000, PHRASES), jobs))
-    # Vosk is not bit-identical run to run (SPEECH-NOTES), so allow a rare divergence; threads
-    # that shared state would garble most results or return text outside the grammar.
+    # Threads that shared decoder state would garble results or mix words across utterances.
     grammar_words = {w for p in PHRASES for w in p.split()}
     assert all(set(r.text.split()) <= grammar_words for r in results)
     agree = sum(r.text == expected[p] for r, p in zip(results, jobs, strict=True))
-    assert agree >= len(jobs) - 2
+    assert agree >= len(jobs) - 1
 
 
 def test_get_model_from_environment(ko_model_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
