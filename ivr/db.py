@@ -12,20 +12,20 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager, nullcontext
+from contextlib import AbstractContextManager, closing, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from flask import Flask, current_app, g
 from sqlalchemy import Table, bindparam, create_engine, event, text
 from sqlalchemy import exc as exc_mod
-from sqlalchemy.engine import Dialect, Engine, make_url
+from sqlalchemy.engine import Connection, Dialect, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
 _SQLITE_WRITER = threading.Lock()
-#: (process id, path) → descriptor of a SQLite database's writer lock file (``_writer_lock``).
+#: (process id, database path) → descriptor of its writer lock file (``_writer_lock``), -1 for none.
 _LOCK_FILES: dict[tuple[int, str], int] = {}
 _LOCK_FILES_GUARD = threading.Lock()
 
@@ -209,9 +209,38 @@ def _close_session(_exc: BaseException | None) -> None:
 
 @contextmanager
 def unit_of_work() -> Iterator[Session]:
-    """The request's session as one writing transaction (see ``transaction``)."""
-    with transaction(get_session()) as session:
-        yield session
+    """The request's session as one writing transaction (see ``transaction``).
+
+    A request's first use of the database (every Twilio webhook) runs it on a Core transaction:
+    the ORM's own session transaction cost a webhook more than its SQL (docs/benchmarks.md). The
+    session is bound to that connection, so ORM work inside joins the same transaction; after
+    the commit it goes back to the engine, for reads later in the request.
+    """
+    if "db_session" in g:  # a read earlier in the request (the signed-in user)
+        with transaction(g.db_session) as session:
+            yield session
+        return
+    factory = session_factory()
+    engine: Engine = factory.kw["bind"]
+    with _writing(engine), engine.connect() as connection:
+        connection.execution_options(**{WRITE_OPTION: True})
+        # rollback_only: a commit inside does not end the unit early; a rollback ends it.
+        session = g.db_session = factory(bind=connection, join_transaction_mode="rollback_only")
+        core = connection.begin()
+        try:
+            yield session
+            if session.in_transaction():  # the ORM joined: flush, and end its part
+                session.commit()
+            core.commit()
+        except BaseException:
+            session.info.pop(_AFTER_COMMIT, None)
+            session.rollback()
+            if core.is_active:
+                core.rollback()
+            raise
+        finally:
+            session.bind = engine
+    _run_after_commit(session)
 
 
 def after_commit(session: Session, action: Callable[[], None]) -> None:
@@ -227,9 +256,7 @@ def transaction(session: Session) -> Iterator[Session]:
     """One writing transaction: commit once at the end, or roll back on any error."""
     # SQLite has one writer at a time: threads of this process queue on a lock (woken at
     # once) instead of in SQLite's busy handler, which sleeps in steps of up to 100 ms.
-    bind = session.get_bind()
-    lock = _writer_lock(bind.engine) if bind.dialect.name == "sqlite" else nullcontext()
-    with lock:
+    with _writing(session.get_bind().engine):
         if session.in_transaction():  # a read earlier in the request (the signed-in user): end it
             session.commit()
         session.connection(execution_options={WRITE_OPTION: True})
@@ -240,6 +267,15 @@ def transaction(session: Session) -> Iterator[Session]:
             session.info.pop(_AFTER_COMMIT, None)
             session.rollback()
             raise
+    _run_after_commit(session)
+
+
+def _writing(engine: Engine) -> AbstractContextManager[None]:
+    """What a writing transaction holds first: SQLite's writer lock; nothing on PostgreSQL."""
+    return _writer_lock(engine) if engine.dialect.name == "sqlite" else nullcontext()
+
+
+def _run_after_commit(session: Session) -> None:
     for action in session.info.pop(_AFTER_COMMIT, []):
         action()
 
@@ -315,7 +351,10 @@ class DriverStatement:
 
     @contextmanager
     def _cursor(self, session: Session, params: dict[str, Any]) -> Iterator[tuple[Any, _Compiled]]:
-        connection = session.connection()
+        bind = session.bind
+        # A unit of work's connection (``unit_of_work``) directly: the session's own
+        # ``connection()`` would begin its transaction machinery for nothing.
+        connection = bind if isinstance(bind, Connection) and bind.in_transaction() else session.connection()
         dialect = connection.dialect
         compiled = self._compiled.get(dialect.name) or self._compile(dialect)
         processors = compiled.processors
@@ -448,16 +487,17 @@ def _lock_file(engine: Engine) -> int | None:
 
     Opened per process: a descriptor inherited across fork shares its ``flock`` with the parent.
     """
-    database = engine.url.database
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    key = (os.getpid(), f"{database}-writer.lock")
-    with _LOCK_FILES_GUARD:
-        fd = _LOCK_FILES.get(key)
-        if fd is None:
-            fd = os.open(key[1], os.O_RDWR | os.O_CREAT, 0o600)
-            _LOCK_FILES[key] = fd
-    return fd
+    key = (os.getpid(), engine.url.database or "")
+    fd = _LOCK_FILES.get(key)  # every write asks: the guard only for the first time
+    if fd is None:
+        with _LOCK_FILES_GUARD:
+            fd = _LOCK_FILES.get(key)
+            if fd is None:
+                database = key[1]
+                in_memory = not database or database == ":memory:" or database.startswith("file:")
+                fd = -1 if in_memory else os.open(f"{database}-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
+                _LOCK_FILES[key] = fd
+    return fd if fd >= 0 else None
 
 
 def _flock_until(fd: int, deadline: float) -> None:
