@@ -8,6 +8,7 @@ read from the database at each scrape, so they are the same whichever worker ans
 
 from __future__ import annotations
 
+import functools
 import hmac
 import os
 import time
@@ -16,7 +17,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, request
 from flask.typing import ResponseReturnValue
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
@@ -44,10 +45,17 @@ def _start_timer() -> None:
 @bp.after_app_request
 def _observe(response: Response) -> Response:
     started = g.get("metrics_started")
-    if started is not None and request.url_rule is not None and request.path.startswith(WEBHOOK_PREFIXES):
+    rule = request.url_rule
+    if started is not None and rule is not None and rule.rule.startswith(WEBHOOK_PREFIXES):
         # The route's template, never the path itself: no CallSids or numbers in label values.
-        WEBHOOK_SECONDS.labels(request.url_rule.rule).observe(time.perf_counter() - started)
+        _webhook_seconds(rule.rule).observe(time.perf_counter() - started)
     return response
+
+
+@functools.cache
+def _webhook_seconds(route: str) -> Histogram:
+    """The route's histogram (``labels`` validates and locks at every call)."""
+    return WEBHOOK_SECONDS.labels(route)
 
 
 class DatabaseCollector(Collector):
