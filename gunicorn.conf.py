@@ -3,6 +3,8 @@
 import multiprocessing
 import os
 
+from ivr.serving import ACCESS_LOG_FORMAT
+
 bind = os.environ.get("IVR_BIND", "0.0.0.0:8000")
 # SQLite allows one writer at a time: one process whose threads queue on an in-process lock
 # answers faster than several processes contending for the file. PostgreSQL scales out.
@@ -31,4 +33,5 @@ control_socket_disable = True
 accesslog = os.environ.get("IVR_ACCESS_LOG", "-")
 # Path without the query string, and no referrer: query strings (and the console pages a referrer
 # names) may carry phone numbers or order numbers, which must not reach the access log.
-access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s" %(L)s'
+access_log_format = ACCESS_LOG_FORMAT
+logger_class = "ivr.serving.AccessLogger"

@@ -156,6 +156,43 @@ def test_the_access_log_leaves_query_strings_out():
     assert "%(q)s" not in settings["access_log_format"]
 
 
+def test_the_lean_access_logger_writes_gunicorns_line():
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config
+    from gunicorn.glogging import Logger, SafeAtoms
+
+    from ivr.serving import ACCESS_LOG_FORMAT, AccessLogger
+
+    config = Config()
+    config.set("access_log_format", ACCESS_LOG_FORMAT)
+    response = SimpleNamespace(status="403 FORBIDDEN", sent=0, headers=[("Content-Type", "text/html")])
+    request = SimpleNamespace(headers=[("X-TWILIO-SIGNATURE", "c2lnbmF0dXJl")])
+    environ = {
+        "REMOTE_ADDR": "10.1.2.3",
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/twilio/step",
+        "RAW_URI": "/twilio/step?n=2&From=%2B4915112345678",
+        "QUERY_STRING": "n=2&From=%2B4915112345678",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_USER_AGENT": 'TwilioProxy/1.1 "quoted"',
+    }
+    took = timedelta(seconds=1, microseconds=4321)
+
+    def line(logger: Logger) -> str:
+        logger.now = lambda: "[30/Nov/2026:12:00:00 +0000]"
+        return ACCESS_LOG_FORMAT % SafeAtoms(logger.atoms(response, request, environ, took))
+
+    ours = line(AccessLogger(config))
+    assert ours == line(Logger(config))
+    assert ours.startswith('10.1.2.3 - - [30/Nov/2026:12:00:00 +0000] "POST /twilio/step HTTP/1.1" 403 0 ')
+    assert "4915112345678" not in ours
+    # Another format gets all of gunicorn's atoms.
+    config.set("access_log_format", "%(h)s %({x-twilio-signature}i)s")
+    assert AccessLogger(config).atoms(response, request, environ, took)["{x-twilio-signature}i"]
+
+
 def test_numbers_in_our_log_lines_are_masked():
     from ivr.privacy.logs import MaskPersonalData, mask_numbers
 
