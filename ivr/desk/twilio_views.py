@@ -17,7 +17,7 @@ from ivr.flows.nodes.routing import RouteNode
 from ivr.flows.steps import Prompt
 from ivr.flows.store import flow_by_id
 from ivr.models import Call
-from ivr.webhooks import _int, caller_input, external_url, renderer, twilio_webhook, voices
+from ivr.webhooks import _int, caller_input, external_url, renderer, step_url, twilio_webhook, voices
 
 bp = Blueprint("desk_twilio", __name__, url_prefix="/desk/twilio")
 
@@ -161,7 +161,7 @@ def caller_transferred() -> str:
         task, call = _task_and_call(session)
         if task is None or call is None or task.status not in routing.QUEUED:
             return HANGUP
-        action = external_url("twilio.step", n=call.step, lang=call.language)
+        action = step_url(call.step, call.language)
         language, queue = call.language, task.queue
     response = VoiceResponse()
     voices().say(response, Prompt(lang=language, text=TRANSFERRING.get(language, TRANSFERRING["de"])))

@@ -75,6 +75,31 @@ def test_signature_over_the_url_with_its_default_port_is_accepted(app, client):
     assert forged.status_code == 403
 
 
+def test_step_urls_follow_the_host_and_the_public_url(app, client):
+    """The action URL is where Twilio must post next: the host the webhook came to, or the
+    public URL once configured, in the same process (the base is built once, not forever)."""
+    from twilio.request_validator import RequestValidator
+
+    from tests.conftest import AUTH_TOKEN
+
+    def action(base: str, call_sid: str) -> str:
+        params = {**CALL, "CallSid": call_sid}
+        sig = RequestValidator(AUTH_TOKEN).compute_signature(f"{base}/twilio/voice", params)
+        resp = client.post("/twilio/voice", base_url=base, data=params, headers={"X-Twilio-Signature": sig})
+        return twiml(resp).find("Gather").get("action")
+
+    assert action("http://localhost", "CA" + "3" * 32) == "http://localhost/twilio/step?n=1&lang=de"
+    assert (
+        action("https://ivr.shop.example", "CA" + "4" * 32)
+        == "https://ivr.shop.example/twilio/step?n=1&lang=de"
+    )
+    app.config["PUBLIC_URL"] = "https://hotline.example.de"
+    assert (
+        action("https://hotline.example.de", "CA" + "5" * 32)
+        == "https://hotline.example.de/twilio/step?n=1&lang=de"
+    )
+
+
 def test_incoming_call_without_callsid_gets_a_polite_answer(twilio_post):
     doc = twiml(twilio_post("/twilio/voice", From="+4915112345678"))
     assert "technischer Fehler" in doc.find("Say").text
