@@ -50,9 +50,14 @@ class AccessLogger(Logger):  # type: ignore[misc]  # gunicorn ships no types
     (docs/benchmarks.md). Any other format gets gunicorn's atoms.
     """
 
+    def setup(self, cfg: Any) -> None:
+        """Set up as gunicorn does (also on a reload); note whether the format is ours."""
+        super().setup(cfg)
+        self.our_format = cfg.access_log_format == ACCESS_LOG_FORMAT
+
     def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> dict[str, Any]:
         """The atoms of the access log line, as gunicorn computes them."""
-        if self.cfg.access_log_format != ACCESS_LOG_FORMAT:
+        if not self.our_format:
             return super().atoms(resp, req, environ, request_time)  # type: ignore[no-any-return]
         status = resp.status
         sent = getattr(resp, "sent", None)
@@ -81,10 +86,12 @@ class BufferingThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn shi
         self.body_timeout = float(os.environ.get("IVR_BODY_TIMEOUT", "30"))
         self.max_body = positive_int(os.environ, "IVR_MAX_BODY_BYTES", DEFAULT_MAX_BODY)
         self.arriving: dict[TConn, Arrival] = {}
+        #: gunicorn's ``cfg.is_ssl`` looks two settings up at every use (1 % of a webhook).
+        self.tls = bool(self.cfg.is_ssl)
 
     def accept(self, listener: Any) -> None:
         """Accept a connection and wait for its request without a thread."""
-        if self.cfg.is_ssl:  # TLS belongs to the proxy in front; read it the plain gthread way
+        if self.tls:  # TLS belongs to the proxy in front; read it the plain gthread way
             super().accept(listener)
             return
         try:
@@ -98,7 +105,7 @@ class BufferingThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn shi
 
     def on_client_socket_readable(self, conn: TConn, client: Any) -> None:
         """A kept-alive connection sends its next request: read it without a thread, too."""
-        if self.cfg.is_ssl:
+        if self.tls:
             super().on_client_socket_readable(conn, client)
             return
         self.poller.unregister(client)
@@ -107,7 +114,7 @@ class BufferingThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn shi
 
     def finish_request(self, conn: TConn, fs: Any) -> None:
         """After a response: a next request already read ahead (pipelined) must arrive in full, too."""
-        reuse = self.alive and not self.cfg.is_ssl and not fs.cancelled() and fs.exception() is None
+        reuse = self.alive and not self.tls and not fs.cancelled() and fs.exception() is None
         parser = getattr(conn, "parser", None)
         if reuse and fs.result() is True and parser is not None and parser.unreader.buf.getvalue():
             self.watch(conn, parser.unreader.take_buffered())

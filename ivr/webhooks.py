@@ -132,8 +132,15 @@ _MAX_STEP_BASES = 16
 def step_url(number: int, language: str) -> str:
     """The step webhook's URL for step ``number`` (``external_url``'s, with its base built once:
     Flask's URL building was 2 % of a webhook's CPU)."""
-    bases: dict[tuple[str | None, str], str] = current_app.extensions.setdefault(_STEP_BASES, {})
-    key = (current_app.config["PUBLIC_URL"], request.root_url)
+    bases: dict[tuple[str | None, ...], str] = current_app.extensions.setdefault(_STEP_BASES, {})
+    environ = request.environ  # what Flask's URL adapter builds from (``request.root_url`` costs more)
+    key = (
+        current_app.config["PUBLIC_URL"],
+        environ.get("wsgi.url_scheme"),
+        environ.get("HTTP_HOST") or environ.get("SERVER_NAME"),
+        environ.get("SERVER_PORT"),
+        environ.get("SCRIPT_NAME"),
+    )
     base = bases.get(key)
     if base is None:
         if len(bases) >= _MAX_STEP_BASES:
