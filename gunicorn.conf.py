@@ -2,16 +2,18 @@
 
 import multiprocessing
 import os
+from typing import Any
 
 from ivr.serving import ACCESS_LOG_FORMAT
 
 bind = os.environ.get("IVR_BIND", "0.0.0.0:8000")
-# SQLite allows one writer at a time: one process whose threads queue on an in-process lock
-# answers faster than several processes contending for the file. PostgreSQL scales out.
 _sqlite = os.environ.get("IVR_DATABASE_URL", "sqlite").startswith("sqlite")
-# With PostgreSQL, one process per core measured best (docs/benchmarks.md).
-workers = int(os.environ.get("IVR_WORKERS", 1 if _sqlite else multiprocessing.cpu_count()))
-threads = int(os.environ.get("IVR_THREADS", "8" if _sqlite else "4"))
+# PostgreSQL: one process per core measured best. SQLite allows one writer at a time: a second
+# process overlaps what a webhook does outside its write (HTTP, Flask, the answer) and the two
+# hand the file's lock on (ivr.db); more would only contend for it (docs/benchmarks.md).
+_cores = multiprocessing.cpu_count()
+workers = int(os.environ.get("IVR_WORKERS", min(2, _cores) if _sqlite else _cores))
+threads = int(os.environ.get("IVR_THREADS", "4"))
 # gthread, but a request gets a thread only once it has fully arrived: slow clients wait in the
 # event loop, within IVR_HEADER_TIMEOUT / IVR_BODY_TIMEOUT (ivr/serving.py, docs/deploy.md).
 worker_class = "ivr.serving.BufferingThreadWorker"
@@ -23,6 +25,16 @@ worker_connections = int(os.environ.get("IVR_WORKER_CONNECTIONS", "500"))
 # benchmark callers all landed on one of two workers (0.94 vs 0.00 cores busy, half the throughput;
 # docs/benchmarks.md). One worker: keep idle connections open for 5 seconds.
 keepalive = int(os.environ.get("IVR_KEEPALIVE", 5 if workers == 1 else 0))
+
+
+def _keepalive_for_workers(server: Any) -> None:
+    """The same rule for a worker count given on the command line (``--workers``)."""
+    if "IVR_KEEPALIVE" not in os.environ:
+        server.cfg.set("keepalive", 5 if server.cfg.workers == 1 else 0)
+
+
+on_starting = on_reload = _keepalive_for_workers
+
 # Load the app (and a Vosk model, when configured) once before forking: workers share its memory.
 preload_app = True
 timeout = 30

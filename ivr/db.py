@@ -25,8 +25,8 @@ from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
 _SQLITE_WRITER = threading.Lock()
-#: (process id, database path) → descriptor of its writer lock file (``_writer_lock``), -1 for none.
-_LOCK_FILES: dict[tuple[int, str], int] = {}
+#: (process id, database path) → its writer lock files (``_writer_lock``), None for none.
+_LOCK_FILES: dict[tuple[int, str], _LockFiles | None] = {}
 _LOCK_FILES_GUARD = threading.Lock()
 
 _AFTER_COMMIT = "ivr.after_commit"
@@ -461,54 +461,107 @@ def _writer_lock(engine: Engine) -> Iterator[None]:
     """The SQLite write lock of this process and of every process on the file.
 
     Threads queue on an in-process lock; its holder then takes an exclusive ``flock`` on a file
-    beside the database, tried again within a millisecond or two, so several gunicorn processes
-    hand the write lock on without SQLite's busy handler (which sleeps in steps up to 100 ms).
-    The in-process wait ends at the lock timeout; the wait for other processes (workers, CLI
-    commands) at the SQLite busy timeout, as SQLite's own busy handler did before.
+    beside the database (``_take_file_lock``), so several gunicorn processes hand the write lock
+    on without SQLite's busy handler (which sleeps in steps up to 100 ms). The in-process wait
+    ends at the lock timeout; the wait for other processes (workers, CLI commands) at the SQLite
+    busy timeout, as SQLite's own busy handler did before.
     """
     limits = _TIMEOUTS.get(engine) or Timeouts()
     if not _SQLITE_WRITER.acquire(timeout=limits.lock):
         raise DatabaseBusy("SQLite write lock not free in time")
     try:
-        fd = _lock_file(engine)
-        if fd is not None:
-            _flock_until(fd, time.monotonic() + limits.sqlite_busy)
+        files = _lock_files(engine)
+        if files is not None:
+            _take_file_lock(files, time.monotonic() + limits.sqlite_busy)
         try:
             yield
         finally:
-            if fd is not None:
-                fcntl.flock(fd, fcntl.LOCK_UN)
+            if files is not None:
+                fcntl.flock(files.lock, fcntl.LOCK_UN)
     finally:
         _SQLITE_WRITER.release()
 
 
-def _lock_file(engine: Engine) -> int | None:
-    """This process's descriptor of the database's writer lock file (None for in-memory databases).
+@dataclass(frozen=True)
+class _LockFiles:
+    """Descriptors of the files beside a database that order its writers across processes."""
+
+    #: Held exclusively by the writing process.
+    lock: int
+    #: Held shared by each process waiting for ``lock``, so the holder lets it in next.
+    waiting: int
+
+
+#: How long a process about to write again lets another process's announced waiter go first.
+TURN_WAIT = 0.02
+#: A waiting process tries the lock again after this long (0.1 ms doubling up to this).
+_MAX_PAUSE = 0.0005
+
+
+def _lock_files(engine: Engine) -> _LockFiles | None:
+    """This process's descriptors of the database's writer lock files (None for in-memory databases).
 
     Opened per process: a descriptor inherited across fork shares its ``flock`` with the parent.
     """
     key = (os.getpid(), engine.url.database or "")
-    fd = _LOCK_FILES.get(key)  # every write asks: the guard only for the first time
-    if fd is None:
-        with _LOCK_FILES_GUARD:
-            fd = _LOCK_FILES.get(key)
-            if fd is None:
-                database = key[1]
-                in_memory = not database or database == ":memory:" or database.startswith("file:")
-                fd = -1 if in_memory else os.open(f"{database}-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
-                _LOCK_FILES[key] = fd
-    return fd if fd >= 0 else None
+    try:  # every write asks: the guard only for the first time
+        return _LOCK_FILES[key]
+    except KeyError:
+        pass
+    with _LOCK_FILES_GUARD:
+        if key not in _LOCK_FILES:
+            database = key[1]
+            in_memory = not database or database == ":memory:" or database.startswith("file:")
+            _LOCK_FILES[key] = None if in_memory else open_lock_files(database)
+        return _LOCK_FILES[key]
 
 
-def _flock_until(fd: int, deadline: float) -> None:
-    """Take the exclusive file lock, trying again after 0.2 ms, doubling up to 2 ms."""
-    pause = 0.0002
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
+def open_lock_files(database: str) -> _LockFiles:
+    """Open (creating them, private) the writer lock files of the SQLite file ``database``."""
+    flags, mode = os.O_RDWR | os.O_CREAT, 0o600
+    return _LockFiles(
+        os.open(f"{database}-writer.lock", flags, mode), os.open(f"{database}-writer.wait", flags, mode)
+    )
+
+
+def _take_file_lock(files: _LockFiles, deadline: float) -> None:
+    """Take the exclusive file lock, in turn with the other processes.
+
+    A process's threads hand the lock on among themselves within microseconds, so a process
+    that merely retried found it taken for as long as the other one stayed busy (waits of 130 ms
+    with two workers, docs/benchmarks.md). A waiting process therefore announces itself (a shared
+    lock on the waiting file) while it retries, and a process about to take the lock again lets
+    an announced waiter go first (up to ``TURN_WAIT``).
+    """
+    turn_ends = time.monotonic() + TURN_WAIT
+    while _others_waiting(files) and time.monotonic() < turn_ends:
+        time.sleep(0.0001)
+    if _try_lock(files.lock):
+        return
+    fcntl.flock(files.waiting, fcntl.LOCK_SH)
+    try:
+        pause = 0.0001
+        while not _try_lock(files.lock):
             if time.monotonic() >= deadline:
-                raise DatabaseBusy("SQLite write lock not free in time") from None
+                raise DatabaseBusy("SQLite write lock not free in time")
             time.sleep(pause)
-            pause = min(pause * 2, 0.002)
+            pause = min(pause * 2, _MAX_PAUSE)
+    finally:
+        fcntl.flock(files.waiting, fcntl.LOCK_UN)
+
+
+def _others_waiting(files: _LockFiles) -> bool:
+    """Whether another process announced that it waits for the lock (only one thread per
+    process gets here: the in-process lock's holder)."""
+    if not _try_lock(files.waiting):
+        return True
+    fcntl.flock(files.waiting, fcntl.LOCK_UN)
+    return False
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True

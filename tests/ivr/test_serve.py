@@ -42,7 +42,7 @@ def start_serving(database_url: str, tmp_path: Path) -> Iterator[Callable[..., s
     servers: list[subprocess.Popen[bytes]] = []
     log_path = tmp_path / "serve.log"
 
-    def start(gunicorn_only: bool = False, **extra_env: str) -> str:
+    def start(gunicorn_only: bool = False, gunicorn_args: tuple[str, ...] = (), **extra_env: str) -> str:
         port = free_port()
         env = {
             **os.environ,
@@ -59,7 +59,7 @@ def start_serving(database_url: str, tmp_path: Path) -> Iterator[Callable[..., s
         env.pop("IVR_PUBLIC_URL", None)
         command = [sys.executable, "-m", "ivr.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
         if gunicorn_only:  # what `ivr serve` runs, without publishing the shipped flows first
-            config = ["-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "wsgi:app"]
+            config = ["-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", *gunicorn_args, "wsgi:app"]
             command = [sys.executable, "-m", "gunicorn", *config]
         with log_path.open("ab") as log:
             server = subprocess.Popen(
@@ -196,6 +196,9 @@ def test_several_workers_share_callers_that_keep_connections_open(start_serving)
     # response closes it, so a client's next request goes to whichever worker is free.
     several = start_serving(IVR_WORKERS="2")
     one = start_serving()
+    # The worker count given on gunicorn's command line decides it, too.
+    several_by_flag = start_serving(gunicorn_only=True, gunicorn_args=("--workers", "2"))
     with requests.Session() as http:
         assert http.get(f"{several}/health", timeout=(5, 60)).headers.get("Connection") == "close"
         assert http.get(f"{one}/health", timeout=(5, 60)).headers.get("Connection") != "close"
+        assert http.get(f"{several_by_flag}/health", timeout=(5, 60)).headers.get("Connection") == "close"
