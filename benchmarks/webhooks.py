@@ -139,11 +139,25 @@ class Result:
     errors: list[str] = field(default_factory=list)
     #: CPU seconds the server's processes (gunicorn and its workers) spent meanwhile.
     cpu: float = 0.0
+    #: CPU seconds PostgreSQL's processes spent meanwhile (0 on SQLite, which runs in the server).
+    database_cpu: float = 0.0
+    #: CPU seconds the load generator (this process) spent meanwhile.
+    client_cpu: float = 0.0
 
     @property
     def cpu_per_webhook(self) -> float:
         """Server CPU milliseconds per webhook: steadier than throughput on a shared machine."""
-        return self.cpu / self.webhooks * 1000 if self.webhooks else 0.0
+        return self.per_webhook(self.cpu)
+
+    def per_webhook(self, seconds: float) -> float:
+        """CPU milliseconds per webhook."""
+        return seconds / self.webhooks * 1000 if self.webhooks else 0.0
+
+    def cpu_split(self, postgres: bool) -> str:
+        """Where a webhook's CPU went: the two cores are shared by all three."""
+        database = f"PostgreSQL {self.per_webhook(self.database_cpu):.2f}, " if postgres else ""
+        client = f"load generator {self.per_webhook(self.client_cpu):.2f}"
+        return f"server {self.cpu_per_webhook:.2f}, {database}{client}"
 
     @property
     def rate(self) -> float:
@@ -245,19 +259,23 @@ def prepare(env: dict[str, str]) -> None:
     session_factory(app).kw["bind"].dispose()
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU seconds (user + system) of a process and its children so far (Linux ``/proc``)."""
-    total = 0
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU seconds (user + system) so far of a process with its children, and of PostgreSQL's
+    processes on this machine (Linux ``/proc``)."""
+    server = database = 0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            name, fields = (entry / "stat").read_text().rsplit(")", 1)
         except OSError:  # gone meanwhile
             continue
-        if int(entry.name) == pid or int(fields[1]) == pid:  # fields[1]: the parent's pid
-            total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
-    return total / os.sysconf("SC_CLK_TCK")
+        parent, ticks = int(fields.split()[1]), sum(map(int, fields.split()[11:13]))  # utime, stime
+        if int(entry.name) == pid or parent == pid:
+            server += ticks
+        elif name.endswith("(postgres"):
+            database += ticks
+    return server / os.sysconf("SC_CLK_TCK"), database / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager
@@ -408,6 +426,7 @@ def run(args: argparse.Namespace, env: dict[str, str], url: str) -> None:
     # The baseline checks signatures against its own public URL.
     baseline_env = {**env, "IVR_PUBLIC_URL": f"http://127.0.0.1:{args.port + 1}"}
     rounds: dict[str, list[tuple[Result, Result]]] = {"hotline": [], "baseline": []}
+    postgres = make_url(url).get_backend_name() == "postgresql"
     first = 0
     with (
         hotline(env, args.port, args.workers) as hotline_server,
@@ -423,9 +442,12 @@ def run(args: argparse.Namespace, env: dict[str, str], url: str) -> None:
             saturated: dict[str, Result] = {}
             for name in order:  # the two saturation runs back to back: they make the ratio
                 base, pid = servers[name]
-                cpu = cpu_seconds(pid)
+                cpu, database_cpu = cpu_seconds(pid)
+                client_cpu = time.process_time()
                 saturated[name] = drive(base, args.callers, args.calls, 0.0, first)
-                saturated[name].cpu = cpu_seconds(pid) - cpu
+                after, database_after = cpu_seconds(pid)
+                saturated[name].client_cpu = time.process_time() - client_cpu
+                saturated[name].cpu, saturated[name].database_cpu = after - cpu, database_after - database_cpu
                 first += args.calls
             for name in order:
                 loaded = drive(servers[name][0], args.load_callers, args.load_calls, args.think, first)
@@ -433,7 +455,7 @@ def run(args: argparse.Namespace, env: dict[str, str], url: str) -> None:
                 rounds[name].append((saturated[name], loaded))
                 print(
                     f"round {number_ + 1} {name}: {saturated[name].rate:.0f} webhooks/s at saturation "
-                    f"({saturated[name].cpu_per_webhook:.2f} ms server CPU each); "
+                    f"(CPU ms each: {saturated[name].cpu_split(postgres)}); "
                     f"p50 {loaded.quantile(50):.1f} / p99 {loaded.quantile(99):.1f} ms at fixed load; "
                     f"errors {len(saturated[name].errors) + len(loaded.errors)}",
                     flush=True,
