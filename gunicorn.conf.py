@@ -21,20 +21,9 @@ worker_class = "ivr.serving.BufferingThreadWorker"
 # Connections a worker holds at once (arriving, kept alive, or served); each arriving one buffers
 # at most IVR_MAX_BODY_BYTES.
 worker_connections = int(os.environ.get("IVR_WORKER_CONNECTIONS", "500"))
-# Several workers: close each connection after its response, so the next request goes to
-# whichever worker is free. A kept-alive connection stays with the worker that accepted it: ten
-# benchmark callers all landed on one of two workers (0.94 vs 0.00 cores busy, half the throughput;
-# docs/benchmarks.md). One worker: keep idle connections open for 5 seconds.
-keepalive = int(os.environ.get("IVR_KEEPALIVE", 5 if workers == 1 else 0))
-
-
-def _keepalive_for_workers(server: Any) -> None:
-    """The same rule for a worker count given on the command line (``--workers``)."""
-    if "IVR_KEEPALIVE" not in os.environ:
-        server.cfg.set("keepalive", 5 if server.cfg.workers == 1 else 0)
-
-
-on_starting = on_reload = _keepalive_for_workers
+# Idle connections stay open 5 seconds. With several workers, one closes after
+# IVR_REQUESTS_PER_CONNECTION requests (20), so the load spreads over them (ivr/serving.py).
+keepalive = int(os.environ.get("IVR_KEEPALIVE", "5"))
 
 # Load the app (and a Vosk model, when configured) once before forking: workers share its memory.
 preload_app = True

@@ -31,6 +31,8 @@ ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(
 #: Headers larger than this are gunicorn's to refuse (431/400): hand them over unfinished.
 MAX_HEADER_BYTES = 64 * 1024
 RECV_BYTES = 64 * 1024
+#: With several workers, the requests a kept-alive connection carries before it closes.
+REQUESTS_PER_CONNECTION = 20
 
 
 @dataclass
@@ -86,6 +88,12 @@ class BufferingThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn shi
         self.body_timeout = float(os.environ.get("IVR_BODY_TIMEOUT", "30"))
         self.max_body = positive_int(os.environ, "IVR_MAX_BODY_BYTES", DEFAULT_MAX_BODY)
         self.arriving: dict[TConn, Arrival] = {}
+        # A kept-alive connection stays with the worker that accepted it: ten benchmark callers
+        # all landed on one of two workers (docs/benchmarks.md). With several workers one closes
+        # after a few requests, and the client's next connection goes to whichever worker accepts
+        # it first, the one with time to; reconnecting every 20th request costs little.
+        default = REQUESTS_PER_CONNECTION if self.cfg.workers > 1 else 0  # 0: no limit
+        self.requests_per_connection = positive_int(os.environ, "IVR_REQUESTS_PER_CONNECTION", default)
         #: gunicorn's ``cfg.is_ssl`` looks two settings up at every use (1 % of a webhook).
         self.tls = bool(self.cfg.is_ssl)
 
@@ -155,6 +163,13 @@ class BufferingThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn shi
             conn.prebuffered = bytes(arrival.data)
             conn.data_ready = True
             self.enqueue_req(conn)
+
+    def handle_request(self, req: Any, conn: TConn) -> Any:
+        """Serve a request; the last one a kept-alive connection may carry closes it."""
+        conn.served = getattr(conn, "served", 0) + 1
+        if self.requests_per_connection and conn.served >= self.requests_per_connection:
+            req.must_close = True  # gunicorn answers with "Connection: close"
+        return super().handle_request(req, conn)
 
     def handle(self, conn: TConn) -> Any:
         """Let gunicorn parse the request from the bytes already read (in a worker thread)."""

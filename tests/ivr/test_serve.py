@@ -192,13 +192,24 @@ def test_media_stream_websockets_work_under_ivr_serve(start_serving, tmp_path, m
 
 
 def test_several_workers_share_callers_that_keep_connections_open(start_serving):
-    # A kept-alive connection stays with the worker that accepted it; with several workers each
-    # response closes it, so a client's next request goes to whichever worker is free.
+    # A kept-alive connection stays with the worker that accepted it; with several workers it
+    # closes after a few requests, so a client's next connection goes to whichever worker is free.
     several = start_serving(IVR_WORKERS="2")
     one = start_serving()
     # The worker count given on gunicorn's command line decides it, too.
     several_by_flag = start_serving(gunicorn_only=True, gunicorn_args=("--workers", "2"))
-    with requests.Session() as http:
-        assert http.get(f"{several}/health", timeout=(5, 60)).headers.get("Connection") == "close"
-        assert http.get(f"{one}/health", timeout=(5, 60)).headers.get("Connection") != "close"
-        assert http.get(f"{several_by_flag}/health", timeout=(5, 60)).headers.get("Connection") == "close"
+    fewer = start_serving(IVR_WORKERS="2", IVR_REQUESTS_PER_CONNECTION="3")
+
+    def closing(base: str, requests_: int) -> list[bool]:
+        """Per request on one kept-alive session: whether the response closed the connection."""
+        with requests.Session() as http:
+            answers = [
+                http.get(f"{base}/health", timeout=(5, 60)).headers.get("Connection")
+                for _ in range(requests_)
+            ]
+        return [answer == "close" for answer in answers]
+
+    assert closing(several, 21) == [False] * 19 + [True, False]
+    assert closing(several_by_flag, 20) == [False] * 19 + [True]
+    assert closing(one, 25) == [False] * 25
+    assert closing(fewer, 7) == [False, False, True, False, False, True, False]
