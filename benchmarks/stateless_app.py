@@ -2,9 +2,10 @@
 
 No database, no call state, no history; only the signature check Twilio's security guide asks
 for. It answers the benchmark's walks with the same verbs as the hotline (Say + Gather,
-Enqueue, Hangup), so one load generator drives both. Run under gunicorn with 2 workers:
+Enqueue, Hangup), so one load generator drives both. Run under plain gunicorn with 2 workers,
+from a directory without the project's ``gunicorn.conf.py`` (gunicorn reads the one where it runs):
 
-    gunicorn --workers 2 benchmarks.stateless_app:app
+    cd /tmp && gunicorn --workers 2 --pythonpath /path/to/hotline benchmarks.stateless_app:app
 """
 
 from __future__ import annotations

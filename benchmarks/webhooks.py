@@ -279,11 +279,13 @@ def cpu_seconds(pid: int) -> tuple[float, float]:
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], port: int, app: str, *options: str) -> Iterator[tuple[str, int]]:
+def gunicorn(
+    env: dict[str, str], port: int, app: str, *options: str, cwd: str | None = None
+) -> Iterator[tuple[str, int]]:
     """A gunicorn serving ``app`` on 127.0.0.1:port until the block ends; yields URL and pid."""
     command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", *options]
     command += ["--access-logfile", "/dev/null", "--log-level", "warning", app]
-    server = subprocess.Popen(command, env=env)
+    server = subprocess.Popen(command, env=env, cwd=cwd)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 600  # preloading the classifier is slow on a busy machine
@@ -317,8 +319,28 @@ def hotline(env: dict[str, str], port: int, workers: int | None) -> Any:
     )
 
 
-def baseline(env: dict[str, str], port: int) -> Any:
-    return gunicorn(env, port, "benchmarks.stateless_app:app", "--chdir", str(ROOT), "--workers", "2")
+@contextmanager
+def baseline(env: dict[str, str], port: int) -> Iterator[tuple[str, int]]:
+    """The stateless app under plain gunicorn with 2 workers, as a quickstart runs it.
+
+    Started in an empty directory: gunicorn reads ``gunicorn.conf.py`` from the directory it
+    runs in (after ``--chdir``), and from the repository it served the baseline with the
+    project's settings (worker class, threads, keep-alive) until 2026-11-30.
+    """
+    with (
+        tempfile.TemporaryDirectory(prefix="ivr-baseline-") as elsewhere,
+        gunicorn(
+            env,
+            port,
+            "benchmarks.stateless_app:app",
+            "--pythonpath",
+            str(ROOT),
+            "--workers",
+            "2",
+            cwd=elsewhere,
+        ) as server,
+    ):
+        yield server
 
 
 # --- in-process profile
