@@ -12,9 +12,8 @@ under gunicorn with 2 workers). First ``--warm-up`` calls at saturation to each,
 (connections, caches); then each round measures both, the first of them alternating:
 
 - **saturation**: ``--callers`` callers dial again as soon as a call ends, no pause between
-  webhooks; webhooks answered per second, and the CPU the server's processes spent per webhook
-  (from ``/proc``; the load generator and the database server not included). The two servers'
-  runs come back to back.
+  webhooks; webhooks answered per second, and the CPU per webhook of the server's processes, of
+  PostgreSQL's and of the load generator (from ``/proc``). The two servers' runs come back to back.
 - **fixed load**: ``--load-callers`` callers each listening 0.5–1.5 × ``--think`` seconds
   between webhooks; p50/p99 latency per webhook.
 
